@@ -1,0 +1,16 @@
+"""cifar_course: the helpers behind the notebooks of the CIFAR-10 CNN course.
+
+Every function here first appears, explained, in a lesson; the lessons import it as ``cc``.
+"""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up chatter (set to 0 to see it)
+
+from .config import (PROFILES, ConfigError, Profile, get_profile, machine, runs_dir, set_profile, set_seeds,
+                     setup, versions)
+from .data import (DATASETS, DataError, Dataset, DataNotFoundError, load_dataset, one_hot, scale_pixels,
+                   split_validation, stratified_subset)
+from .training import (EpochTimer, latest_run, list_runs, load_history, load_model, new_run, print_accuracy,
+                       save_run, training_callbacks)
+
+__version__ = "0.1.0"

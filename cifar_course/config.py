@@ -1,0 +1,145 @@
+"""Profiles (how much work a run does), seeds, versions and the folders the course uses."""
+from __future__ import annotations
+
+import os
+import platform
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much data and how many epochs a run uses."""
+
+    name: str
+    train_size: int | None  # training images kept (stratified); None keeps them all
+    test_size: int | None  # test images kept (stratified); None keeps them all
+    purpose: str
+
+    def pick(self, *, full, quick, smoke):
+        """Return the value given for this profile, e.g. ``epochs = profile.pick(full=10, quick=4, smoke=1)``."""
+        return {"full": full, "quick": quick, "smoke": smoke}[self.name]
+
+
+PROFILES = {
+    "smoke": Profile("smoke", 600, 200, "tests: a few hundred images and 1 epoch"),
+    "quick": Profile("quick", 10_000, 2_000, "a class on laptops: a stratified subset and fewer epochs"),
+    "full": Profile("full", None, None, "the reference settings: every image, reference epochs"),
+}
+DEFAULT_PROFILE = "full"
+_chosen: str | None = None
+
+
+class ConfigError(ValueError):
+    """A setting (profile, folder, file) is wrong; the message says how to fix it."""
+
+
+def _check_profile_name(name: str, where: str) -> str:
+    key = name.strip().lower()
+    if key not in PROFILES:
+        raise ConfigError(
+            f"Unknown profile {name!r} ({where}). Valid profiles: {', '.join(PROFILES)}. "
+            "Example: COURSE_PROFILE=quick jupyter lab"
+        )
+    return key
+
+
+def set_profile(name: str) -> Profile:
+    """Choose the profile from code (it wins over the COURSE_PROFILE environment variable)."""
+    global _chosen
+    _chosen = _check_profile_name(name, "set_profile")
+    return PROFILES[_chosen]
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile in force: the argument, else set_profile(), else COURSE_PROFILE, else 'full'."""
+    if name is not None:
+        return PROFILES[_check_profile_name(name, "argument")]
+    if _chosen is not None:
+        return PROFILES[_chosen]
+    env = os.environ.get("COURSE_PROFILE")
+    if env:
+        return PROFILES[_check_profile_name(env, "environment variable COURSE_PROFILE")]
+    return PROFILES[DEFAULT_PROFILE]
+
+
+def set_seeds(seed: int = 42) -> None:
+    """Fix the seeds of Python, NumPy and TensorFlow (via Keras) so runs repeat on one machine."""
+    import keras
+
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def runs_dir() -> Path:
+    """Where trained runs are saved: $CIFAR_COURSE_RUNS, else ``runs/`` beside the notebooks folder."""
+    env = os.environ.get("CIFAR_COURSE_RUNS")
+    if env:
+        return Path(env).expanduser()
+    here = Path.cwd()
+    return (here.parent if here.name == "notebooks" else here) / "runs"
+
+
+def cache_dir() -> Path:
+    """Where decoded data sets are cached: $CIFAR_COURSE_CACHE, else ~/.cache/cifar-course."""
+    return Path(os.environ.get("CIFAR_COURSE_CACHE", "~/.cache/cifar-course")).expanduser()
+
+
+MIN_VERSIONS = {"python": (3, 10), "tensorflow": (2, 16), "keras": (3, 0), "numpy": (1, 26)}
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(p) for p in text.split("+")[0].split(".")[:2] if p.isdigit())
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the main libraries the course needs."""
+    import keras
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def check_versions(found: dict[str, str] | None = None) -> list[str]:
+    """Return a list of problems (empty when every library is recent enough)."""
+    found = found or versions()
+    problems = []
+    for lib, minimum in MIN_VERSIONS.items():
+        if _version_tuple(found[lib]) < minimum:
+            want = ".".join(map(str, minimum))
+            problems.append(f"{lib} {found[lib]} is too old: the course needs {lib} >= {want}.")
+    return problems
+
+
+def machine() -> str:
+    """A short description of this machine (for saved runs and reports)."""
+    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
+
+
+def setup(seed: int = 42, dataset: str = "cifar10") -> Profile:
+    """Run at the top of every lesson: check versions, print profile and data source, fix seeds."""
+    from .data import describe_sources
+
+    problems = check_versions()
+    for problem in problems:
+        print("WARNING:", problem, "Re-run the README's install command.", file=sys.stderr)
+    profile = get_profile()
+    v = versions()
+    print(f"Python {v['python']} | TensorFlow {v['tensorflow']} | Keras {v['keras']} | NumPy {v['numpy']}")
+    print(f"Profile: {profile.name} ({profile.purpose})")
+    print(f"Data: {describe_sources(dataset)}")
+    print(f"Runs are saved under: {runs_dir()}")
+    set_seeds(seed)
+    print(f"Seeds fixed to {seed}.")
+    return profile

@@ -1,0 +1,107 @@
+"""Figures the lessons show: image grids, learning curves, bar charts, heatmaps."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def show_images(images, labels, class_names, n_rows: int = 5, n_cols: int = 5, predictions=None,
+                probabilities=None, title: str | None = None):
+    """A grid of images titled with their class (and prediction/probability when given)."""
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 2.1 * n_rows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= len(images):
+            continue
+        img = images[i]
+        ax.imshow(img.squeeze(), cmap="gray" if img.shape[-1] == 1 else None)
+        text = class_names[int(labels[i])]
+        if predictions is not None:
+            pred = int(predictions[i])
+            text = f"true: {text}\npred: {class_names[pred]}"
+            if probabilities is not None:
+                text += f" ({float(probabilities[i]):.2f})"
+            ax.set_title(text, fontsize=8, color="green" if pred == int(labels[i]) else "red")
+        else:
+            ax.set_title(text, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, title: str = ""):
+    """Accuracy and loss curves, training against validation."""
+    hist = getattr(history, "history", history)
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
+    epochs = np.arange(1, len(hist["loss"]) + 1)
+    for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+        ax.plot(epochs, hist[key], "o-", label="training")
+        if f"val_{key}" in hist:
+            ax.plot(epochs, hist[f"val_{key}"], "o-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def compare_histories(histories: dict, key: str = "val_accuracy"):
+    """One curve per run for one metric (e.g. validation accuracy of M1, M2, M3)."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for name, history in histories.items():
+        hist = getattr(history, "history", history)
+        ax.plot(np.arange(1, len(hist[key]) + 1), hist[key], "o-", label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key.replace("_", " "))
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def bar_chart(names, values, title: str = "", ylabel: str = "", fmt: str = "{:.0f}"):
+    """A labelled bar chart (class counts, per-class accuracy, model comparison)."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(names)), 4))
+    bars = ax.bar([str(n) for n in names], values, color="tab:blue")
+    ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=8)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_heatmap(matrix, class_names, normalize: bool = False, title: str = "Confusion matrix"):
+    """A seaborn heatmap of a confusion matrix with class names on both axes."""
+    import seaborn as sns
+
+    matrix = np.asarray(matrix, dtype=float)
+    if normalize:
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(8, 6.5))
+    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues",
+                xticklabels=class_names, yticklabels=class_names, ax=ax, cbar=False)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("actual class")
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def reliability_diagram(bin_confidence, bin_accuracy, bin_count, title: str = "Reliability diagram"):
+    """Confidence against accuracy per bin; a perfectly calibrated model lies on the diagonal."""
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
+    keep = np.asarray(bin_count) > 0
+    ax.plot(np.asarray(bin_confidence)[keep], np.asarray(bin_accuracy)[keep], "o-", label="model")
+    ax.set_xlabel("predicted probability (confidence)")
+    ax.set_ylabel("fraction correct")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
