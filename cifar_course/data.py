@@ -89,7 +89,8 @@ class _CifarUnpickler(pickle.Unpickler):
     """Unpickles only what the official CIFAR files hold: dicts, lists, bytes and NumPy arrays."""
 
     ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-               ("numpy", "ndarray"), ("numpy", "dtype")}
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("_codecs", "encode")}  # how Python 3 pickles bytes at protocol 2: a text-to-bytes conversion
 
     def find_class(self, module: str, name: str):
         if (module, name) not in self.ALLOWED:

@@ -1,0 +1,70 @@
+"""Training lowers the loss, and runs are saved, listed and reloaded without overwriting."""
+from __future__ import annotations
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+import cifar_course as cc
+from cifar_course import data as data_mod
+
+
+@pytest.fixture
+def trained(tmp_path):
+    """R1 trained 3 epochs on the synthetic stand-in, with the course's callbacks."""
+    cc.set_seeds(0)
+    ds = data_mod.synthetic_dataset("cifar10", 300, 100)
+    x, x_test = cc.scale_pixels(ds.x_train), cc.scale_pixels(ds.x_test)
+    from cifar_course.models import r1
+
+    model = r1()
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    (x_tr, y_tr), (x_val, y_val) = cc.split_validation(x, ds.y_train, 0.2)
+    run = cc.new_run("02", "R1")
+    history = model.fit(x_tr, y_tr, epochs=3, batch_size=32, validation_data=(x_val, y_val), verbose=0,
+                        callbacks=cc.training_callbacks(run, len(x_tr)))
+    _, test_acc = model.evaluate(x_test, ds.y_test, verbose=0)
+    metrics = cc.save_run(run, model, history, test_accuracy=test_acc, data=ds, epochs=3, batch_size=32,
+                          lesson="02")
+    return run, model, history, metrics, x_test
+
+
+def test_training_lowers_the_loss_and_beats_chance(trained):
+    _, _, history, metrics, _ = trained
+    loss = history.history["loss"]
+    assert loss[-1] < loss[0]
+    assert metrics["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+
+
+def test_run_folder_holds_model_history_metrics_and_checkpoint(trained):
+    run, model, _, metrics, x_test = trained
+    assert {p.name for p in run.iterdir()} >= {"model.keras", "best.keras", "history.json", "history.csv", "metrics.json"}
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["params"] == 122_570 and saved["profile"] == "smoke" and saved["synthetic_data"] is True
+    assert saved["epochs"] == 3 and saved["train_seconds"] > 0 and saved["images_per_second"] > 0
+    reloaded = cc.load_model(run)
+    np.testing.assert_allclose(reloaded.predict(x_test[:5], verbose=0), model.predict(x_test[:5], verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    assert len(cc.load_history(run)["loss"]) == 3
+
+
+def test_runs_are_listed_and_never_overwritten(trained, capsys):
+    run, model, history, _, _ = trained
+    again = cc.new_run("02", "R1")
+    assert again != run and again.name.startswith(run.name[:10])
+    with pytest.raises(cc.ConfigError, match="already holds a saved run"):
+        cc.save_run(run, model, history, test_accuracy=0.5, data=data_mod.synthetic_dataset(), epochs=3,
+                    batch_size=32, lesson="02")
+    runs = cc.list_runs()
+    assert [r["run"] for r in runs] == [str(run)]
+    assert cc.latest_run("02") == run and cc.latest_run("03") is None
+    assert cc.latest_run(model="R1_baseline") == run
+
+
+def test_print_accuracy_line(capsys):
+    cc.print_accuracy("test", 0.67912)
+    cc.print_accuracy("validation", 0.7)
+    assert capsys.readouterr().out.splitlines() == ["Test accuracy: 0.6791", "Validation accuracy: 0.7000"]
