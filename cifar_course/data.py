@@ -12,6 +12,8 @@ import io
 import os
 import pickle
 import tarfile
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -152,20 +154,23 @@ def _read_cifar_files(read, name: str, label_mode: str, where: str) -> Dataset:
 
 
 def _from_cifar_archive(path: Path, name: str, label_mode: str) -> Dataset:
-    """Read the official CIFAR python archive (.tar.gz) without extracting it."""
+    """Read the official CIFAR python archive (.tar.gz) in one pass, without extracting it."""
+    fix = f"Delete it and download it again from {DATASETS[name].url}"
     try:
-        with tarfile.open(path, "r:gz") as tar:
-            members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
+        with gzip.open(path) as gz:
+            with tarfile.open(fileobj=gz, mode="r|") as tar:
+                files = {Path(m.name).name: tar.extractfile(m).read() for m in tar if m.isfile()}
+            gz.read()  # read to the end, so gzip checks its checksum: damage anywhere is an error, not wrong pixels
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path} is truncated or corrupt ({err}). {fix}") from err
 
-            def read(fname: str) -> bytes:
-                if fname not in members:
-                    raise DataError(f"{path} has no file {fname!r}: it is not the official {DATASETS[name].official}.")
-                return tar.extractfile(members[fname]).read()
+    def read(fname: str) -> bytes:
+        if fname not in files:
+            raise DataError(f"{path} has no file {fname!r}: it is incomplete or not the official "
+                            f"{DATASETS[name].official}. {fix}")
+        return files[fname]
 
-            return _read_cifar_files(read, name, label_mode, f"official archive {path}")
-    except (tarfile.TarError, EOFError, OSError, gzip.BadGzipFile) as err:
-        raise DataError(f"{path} is truncated or corrupt ({err}). Delete it and download it again "
-                        f"from {DATASETS[name].url}") from err
+    return _read_cifar_files(read, name, label_mode, f"official archive {path}")
 
 
 def _from_cifar_folder(folder: Path, name: str, label_mode: str) -> Dataset:
@@ -180,21 +185,28 @@ def _from_cifar_folder(folder: Path, name: str, label_mode: str) -> Dataset:
 
 
 # --------------------------------------------------------------------------- other formats
-def _from_npz(path: Path, name: str) -> Dataset | None:
-    """Read a Keras-style or course-written .npz (x_train, y_train, x_test, y_test); never with pickle."""
+def _from_npz(path: Path, name: str, cache: bool = False) -> Dataset | None:
+    """Read a Keras-style or course-written .npz (x_train, y_train, x_test, y_test); never with pickle.
+
+    ``cache=True``: the file must be a cache of this version of the course (else None: rebuild it).
+    """
     try:
         with np.load(path, allow_pickle=False) as npz:
             keys = set(npz.files)
             if not {"x_train", "y_train", "x_test", "y_test"} <= keys:
                 return None
-            if "cache_version" in keys and int(npz["cache_version"]) != CACHE_VERSION:
-                print(f"Ignoring {path}: cache from an older version of the course (it will be rebuilt).")
+            version = int(npz["cache_version"]) if "cache_version" in keys else None
+            if version != CACHE_VERSION and (cache or version is not None):
+                print(f"Ignoring {path}: a cache written by another version of the course (cache version "
+                      f"{version}, this version writes {CACHE_VERSION}); rebuilding it if the images are here.")
                 return None
             arrays = [npz[k] for k in ("x_train", "y_train", "x_test", "y_test")]
             names = [str(n) for n in npz["class_names"]] if "class_names" in keys else DATASETS[name].class_names
             source = str(npz["source"]) if "source" in keys else f"arrays {path}"
-    except (OSError, ValueError, EOFError) as err:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"{path} is truncated or corrupt ({err}). Delete it; it will be rebuilt or re-downloaded.") from err
+    if names is None:
+        raise DataError(f"{path} has no class_names array: save one with np.savez(..., class_names=np.array(names)).")
     x_train, y_train, x_test, y_test = arrays
     if x_train.ndim == 3:  # MNIST-style (N, 28, 28): add the channel axis
         x_train, x_test = x_train[..., None], x_test[..., None]
@@ -262,8 +274,8 @@ def _from_image_tree(root: Path, name: str) -> Dataset:
         first = decoded[0].shape
         for p, a in zip(paths, decoded):
             if a.shape != first:
-                raise DataError(f"Mixed image sizes: {paths[0]} is {first[1]}x{first[0]} but {p} is "
-                                f"{a.shape[1]}x{a.shape[0]}. Resize all images to one size first.")
+                raise DataError(f"Mixed image sizes: {paths[0]} is {first} but {p} is {a.shape} (height, width, "
+                                "channels). Resize all images to one size and colour mode (RGB or grayscale).")
         arrays[split] = (np.stack(decoded), np.asarray(labels, dtype=np.int64))
     (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
     if x_train.shape[1:] != x_test.shape[1:]:
@@ -276,27 +288,32 @@ def _from_image_tree(root: Path, name: str) -> Dataset:
 
 
 def _tree_cache_path(root: Path, name: str) -> Path:
-    """Cache file for an image folder, keyed by its path and the modification times of its class folders."""
-    stamp = [str(root.resolve()), str(CACHE_VERSION)]
+    """Cache file for an image folder, keyed by its path and the number, sizes and times of its files."""
+    stamp = [str(root.resolve())]
     for d in sorted((root / s / c) for s in ("train", "test") for c in os.listdir(root / s)):
-        stamp.append(f"{d}:{d.stat().st_mtime_ns}")
+        files = [e.stat() for e in os.scandir(d)] if d.is_dir() else [d.stat()]  # an image edited in place counts
+        newest = max((f.st_mtime_ns for f in files), default=0)
+        stamp.append(f"{d}:{len(files)}:{sum(f.st_size for f in files)}:{newest}")
     return cache_dir() / f"{name}-{hashlib.sha1('|'.join(stamp).encode()).hexdigest()[:12]}.npz"
 
 
 def _save_cache(ds: Dataset, path: Path) -> None:
     """Write the decoded arrays atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test, y_test=ds.y_test,
-             class_names=np.array(ds.class_names), source=np.array(ds.source), cache_version=CACHE_VERSION)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # one per process: two notebooks may write at once
+    try:
+        np.savez(tmp, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test, y_test=ds.y_test,
+                 class_names=np.array(ds.class_names), source=np.array(ds.source), cache_version=CACHE_VERSION)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)  # an interrupted write leaves nothing behind
 
 
 def _from_image_tree_cached(root: Path, name: str) -> Dataset:
     path = _tree_cache_path(root, name)
     if path.is_file():
         try:
-            cached = _from_npz(path, name)
+            cached = _from_npz(path, name, cache=True)
         except DataError as err:
             print(f"Rebuilding a damaged cache: {err}")
             cached = None
@@ -340,7 +357,11 @@ def _from_keras_cache(name: str, label_mode: str) -> Dataset | None:
         marker = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
         for found in sorted(base.glob(f"**/{marker}")):
             if found.is_dir():
-                return _from_cifar_folder(found, name, label_mode)
+                try:
+                    return _from_cifar_folder(found, name, label_mode)
+                except DataError as err:
+                    raise DataError(f"{err}\nThis Keras cache folder looks half-extracted (interrupted download?): "
+                                    f"delete {found} and run again; Keras re-extracts its checked download.") from err
         return None
     if name == "mnist":
         return _from_npz(base / "mnist.npz", name) if (base / "mnist.npz").is_file() else None
@@ -446,7 +467,9 @@ def load_dataset(name: str = "cifar10", data_dir: str | Path | None = None, *, p
     ds = None
     if root is not None:
         ds = _from_folder(root / name, name, label_mode) if (root / name).is_dir() else None
-        tried.append(f"course data folder {root / name}: {'found' if ds else 'nothing usable'}")
+        missing = f"no such folder (put the data in {root / name}/)"
+        tried.append(f"course data folder {root / name}: "
+                     f"{'found' if ds else 'nothing usable' if (root / name).is_dir() else missing}")
     if ds is None:
         ds = _from_keras_cache(name, label_mode)
         tried.append(f"Keras cache {keras_cache_dir()}: {'found' if ds else 'nothing'}")
