@@ -101,11 +101,15 @@ def vgg16_base(input_shape=(32, 32, 3), weights_file: str | Path | None = None,
     path = vgg16_weights_path(weights_file)
     if path is not None:
         full = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
+        env = "CIFAR_COURSE_VGG16_WEIGHTS"
+        setting = "weights_file" if weights_file else env if os.environ.get(env) else None  # None: the Keras cache
         try:
             full.load_weights(path)
         except (ValueError, OSError) as err:
-            raise ConfigError(f"{path} does not fit VGG16 without its top ({err}). Use the file "
-                              f"{VGG16_NOTOP_FILE} from the Keras applications release.") from err
+            fix = (f"Set {setting} to the file {VGG16_NOTOP_FILE} from the Keras applications release." if setting
+                   else "Delete it: Keras then downloads the right file.")
+            raise ConfigError(f"{path} (from {setting or 'the Keras cache'}) does not fit VGG16 without its top "
+                              f"({str(err)[:200]}). {fix}") from err
         source = f"ImageNet weights from {path}"
     else:
         try:

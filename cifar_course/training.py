@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import os
 import time
 from pathlib import Path
 
@@ -46,12 +47,25 @@ class EpochTimer(keras.callbacks.Callback):
             logs["images_per_second"] = self.images_per_epoch / seconds
 
 
+class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
+    """ModelCheckpoint that writes to a temporary file, then renames it: a kill mid-save keeps the last best."""
+
+    def __init__(self, path: Path, **kwargs):
+        self.final = Path(path)
+        super().__init__(self.final.with_name("saving-" + self.final.name), **kwargs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        super().on_epoch_end(epoch, logs)
+        if os.path.exists(self.filepath):
+            os.replace(self.filepath, self.final)
+
+
 def training_callbacks(run: Path, images_per_epoch: int, monitor: str = "val_accuracy") -> list:
     """Timer, best-model checkpoint and a CSV log written after every epoch (kept if training is interrupted)."""
     return [
         EpochTimer(images_per_epoch),
-        keras.callbacks.ModelCheckpoint(run / "best.keras", monitor=monitor, save_best_only=True),
-        keras.callbacks.CSVLogger(str(run / "history.csv")),
+        SafeCheckpoint(Path(run) / "best.keras", monitor=monitor, save_best_only=True),
+        keras.callbacks.CSVLogger(str(Path(run) / "history.csv")),
     ]
 
 
@@ -108,7 +122,7 @@ def load_history(run: Path) -> dict[str, list[float]]:
         return json.loads((run / "history.json").read_text())
     if (run / "history.csv").is_file():
         with open(run / "history.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
+            rows = [r for r in csv.DictReader(f) if None not in r.values()]  # drop a half-written last line
         return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
     raise FileNotFoundError(f"{run} has no history (history.json or history.csv).")
 
@@ -127,6 +141,12 @@ def list_runs(base: Path | None = None) -> list[dict]:
     return sorted(runs, key=lambda r: r.get("date", ""))
 
 
+def interrupted_runs(base: Path | None = None) -> list[Path]:
+    """Runs stopped before save_run (interrupted, killed): they still hold history.csv and usually best.keras."""
+    base = Path(base) if base else runs_dir()
+    return sorted(p.parent for p in base.glob("*/history.csv") if not (p.parent / "metrics.json").exists())
+
+
 def latest_run(lesson: str | None = None, model: str | None = None, base: Path | None = None) -> Path | None:
     """The newest finished run of a lesson and/or model name, or None."""
     found = [r for r in list_runs(base)
@@ -139,4 +159,10 @@ def load_model(run: Path, best: bool = False) -> keras.Model:
     path = Path(run) / ("best.keras" if best else "model.keras")
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: train the model in its lesson first.")
-    return keras.models.load_model(path, safe_mode=True)
+    try:
+        return keras.models.load_model(path, safe_mode=True)
+    except ValueError as err:
+        if "safe_mode" in str(err):  # Keras refuses a file that holds Python code (e.g. a Lambda layer)
+            raise
+        raise ValueError(f"{path} is damaged or not a Keras model ({str(err)[:200]}). "
+                         "Train the model again in its lesson (was a save interrupted?).") from err
