@@ -110,3 +110,44 @@ def check_all_classes_present(y, num_classes: int, name: str = "labels") -> bool
     if missing:
         raise CheckFailed(f"{name} lacks classes {missing}: split with stratification (split_validation).")
     return _ok(f"all {num_classes} classes appear in {name}.")
+
+
+def check_vgg_preprocessed(x_mine, x_pixels) -> bool:
+    """Images prepared as VGG16 expects: 0-255 scale, BGR channel order, ImageNet channel means subtracted."""
+    if not _answered(x_mine, "the preprocessed images"):
+        return False
+    from keras.applications.vgg16 import preprocess_input
+
+    pixels = np.array(x_pixels, dtype=np.float32)
+    expected = preprocess_input(pixels.copy())
+    mine = np.asarray(x_mine, dtype=np.float32)
+    if mine.shape != expected.shape:
+        raise CheckFailed(f"the preprocessed images have shape {mine.shape}, expected {expected.shape}.")
+    if np.allclose(mine, expected, atol=1e-3):
+        return _ok("BGR order, ImageNet means subtracted, 0-255 scale: what VGG16 saw in training.")
+    if np.allclose(mine[..., ::-1], expected, atol=1e-3):
+        raise CheckFailed("the means are right but the channels are in RGB order: reverse them with x[..., ::-1].")
+    if float(np.abs(mine).max()) <= 1.0 + 1e-6:
+        raise CheckFailed("the values lie within [-1, 1]: VGG16 was trained on 0-255 pixels, do not divide by 255.")
+    if np.allclose(mine, pixels[..., ::-1], atol=1e-3):
+        raise CheckFailed("the channels are flipped to BGR but the ImageNet means are not subtracted yet.")
+    raise CheckFailed("not what keras.applications.vgg16.preprocess_input gives: flip RGB to BGR, then subtract "
+                      "the means [103.939, 116.779, 123.68] from the B, G and R channels.")
+
+
+def check_confusion_matrix(matrix, y_true, y_pred, num_classes: int) -> bool:
+    """A confusion matrix of counts: row = actual class, column = predicted class."""
+    if not _answered(matrix, "my_matrix"):
+        return False
+    expected = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(expected, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    mine = np.asarray(matrix)
+    if mine.shape != expected.shape:
+        raise CheckFailed(f"the matrix has shape {mine.shape}, expected {expected.shape} (one row and column per class).")
+    if np.array_equal(mine, expected):
+        return _ok(f"{int(expected.sum())} images counted, actual classes in rows, predictions in columns.")
+    if np.array_equal(mine, expected.T):
+        raise CheckFailed("rows and columns are swapped: rows are the actual classes, columns the predicted ones.")
+    if int(mine.sum()) != int(expected.sum()):
+        raise CheckFailed(f"the counts add up to {int(mine.sum())}, expected {int(expected.sum())} (one per image).")
+    raise CheckFailed("some cells are wrong: add 1 at [actual, predicted] for every image.")

@@ -1,7 +1,21 @@
-"""Measuring a trained classifier: confusion, per-class accuracy, calibration."""
+"""Measuring a trained classifier: probabilities, confusion, per-class accuracy, calibration, comparing runs."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from .config import ConfigError
+
+
+def predict_probabilities(model, x, batch_size: int = 256) -> np.ndarray:
+    """Class probabilities for ``x``; a softmax is applied when the model outputs logits (as R1 does)."""
+    from scipy.special import softmax
+
+    out = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    if out.min() < 0 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
+        out = softmax(out, axis=1)
+    return out
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:
@@ -21,7 +35,7 @@ def most_confused_pairs(matrix, class_names, top: int = 5) -> list[tuple[str, st
     """The (actual, predicted, count) pairs with the most mistakes, largest first."""
     off = np.array(matrix, copy=True)
     np.fill_diagonal(off, 0)
-    order = np.argsort(off, axis=None)[::-1][:top]
+    order = np.argsort(-off.astype(float), axis=None, kind="stable")[:top]  # ties: row-major order
     pairs = [np.unravel_index(i, off.shape) for i in order]
     return [(class_names[a], class_names[p], int(off[a, p])) for a, p in pairs if off[a, p] > 0]
 
@@ -45,4 +59,70 @@ def most_confident_mistakes(probabilities, y_true, top: int = 12) -> np.ndarray:
     probabilities = np.asarray(probabilities)
     pred = probabilities.argmax(axis=1)
     wrong = np.flatnonzero(pred != np.asarray(y_true))
-    return wrong[np.argsort(probabilities[wrong, pred[wrong]])[::-1][:top]]
+    return wrong[np.argsort(-probabilities[wrong, pred[wrong]], kind="stable")[:top]]
+
+
+# --------------------------------------------------------------------------- comparing saved runs
+def reference_key(model_name: str) -> str | None:
+    """The reference model a run reproduces ('M3_deeper_cnn' -> 'M3'), or None."""
+    from .reference import REFERENCE
+
+    key = str(model_name).split("_")[0]
+    return key if key in {r["model"] for r in REFERENCE} else None
+
+
+def runs_table(runs: list[dict]):
+    """One row per saved run: lesson, model, profile, data, parameters, epochs, training time, accuracies."""
+    import pandas as pd
+
+    rows = [{
+        "run": Path(r["run"]).name, "lesson": r.get("lesson"), "model": r.get("model"), "profile": r.get("profile"),
+        "data": "synthetic" if r.get("synthetic_data") else r.get("dataset"), "params": r.get("params"),
+        "epochs": r.get("epochs"),
+        "train_seconds": round(float(r.get("train_seconds") or 0) + float(r.get("feature_seconds") or 0), 1),
+        "val_accuracy": r.get("val_accuracy"), "test_accuracy": r.get("test_accuracy"),
+    } for r in runs]
+    return pd.DataFrame(rows, columns=["run", "lesson", "model", "profile", "data", "params", "epochs",
+                                       "train_seconds", "val_accuracy", "test_accuracy"])
+
+
+def find_run(runs: list[dict], name: str) -> dict:
+    """The saved run whose folder (or folder name) is ``name``; a clear error lists the choices otherwise."""
+    for r in runs:
+        if name in (r["run"], Path(r["run"]).name):
+            return r
+    choices = "\n  ".join(Path(r["run"]).name for r in runs) or "(none saved yet)"
+    raise ConfigError(f"No saved run called {name!r}. Saved runs:\n  {choices}")
+
+
+def best_run(runs: list[dict], *, lesson: str = "05", dataset: str = "cifar10", synthetic: bool = False,
+             profile: str | None = None) -> dict | None:
+    """The most accurate run on this kind of data, preferring ``lesson`` and ``profile``; None if there is none."""
+    same_data = [r for r in runs if r.get("dataset") == dataset and bool(r.get("synthetic_data")) == synthetic]
+    tiers = ([r for r in same_data if r.get("lesson") == lesson and r.get("profile") == profile],
+             [r for r in same_data if r.get("lesson") == lesson],
+             [r for r in same_data if r.get("profile") == profile], same_data)
+    found = next((tier for tier in tiers if tier), [])
+    return max(found, key=lambda r: r.get("test_accuracy") or 0.0) if found else None
+
+
+def comparison_table(runs: list[dict], profile: str | None = None, dataset: str = "cifar10", synthetic: bool = False):
+    """Per reference model: this course's latest test accuracy beside the tutorial's and the measured reference."""
+    import pandas as pd
+
+    from .reference import REFERENCE
+
+    latest = {}
+    for r in runs:  # runs come oldest first, so later ones win
+        key = reference_key(r.get("model", ""))
+        if (key and r.get("dataset") == dataset and bool(r.get("synthetic_data")) == synthetic
+                and (profile is None or r.get("profile") == profile)):
+            latest[key] = r
+    rows = []
+    for ref in REFERENCE:
+        mine = latest.get(ref["model"], {})
+        rows.append({"model": ref["model"], "lesson": ref["lesson"],
+                     "this course": mine.get("test_accuracy"),
+                     "reference code, JPEG copy": ref["measured_jpeg_test"],
+                     "tutorial (reported)": ref["reported_test"] or ref["reported_val"]})
+    return pd.DataFrame(rows).set_index("model")

@@ -105,3 +105,49 @@ def reliability_diagram(bin_confidence, bin_accuracy, bin_count, title: str = "R
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def show_filters(kernel, n: int = 32, n_cols: int = 8, title: str = "First-layer filters"):
+    """Convolution filters of shape (kh, kw, 3, n) drawn as small RGB tiles, each scaled to [0, 1]."""
+    kernel = np.asarray(kernel)
+    n = min(n, kernel.shape[-1])
+    n_rows = int(np.ceil(n / n_cols))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.1 * n_cols, 1.1 * n_rows + 0.4), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i < n:
+            f = kernel[..., i]
+            ax.imshow((f - f.min()) / max(float(f.max() - f.min()), 1e-8), interpolation="nearest")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_feature_maps(image, maps: dict, n_channels: int = 8):
+    """One image, then a few channels of each layer's activation map for it (one row per layer)."""
+    fig, axes = plt.subplots(len(maps), n_channels + 1, figsize=(1.3 * (n_channels + 1), 1.5 * len(maps)),
+                             squeeze=False)
+    for row, (name, fmap) in zip(axes, maps.items()):
+        row[0].imshow(np.asarray(image).squeeze())
+        row[0].set_title("input", fontsize=8)
+        strongest = np.argsort(-np.asarray(fmap).mean(axis=(0, 1)), kind="stable")[:n_channels]
+        for ax, c in zip(row[1:], strongest):
+            ax.imshow(fmap[..., c], cmap="viridis")
+            ax.set_title(f"{name}\n{fmap.shape[0]}x{fmap.shape[1]} ch {c}", fontsize=7)
+        for ax in row:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def grouped_bars(table, title: str = "", ylabel: str = "", fmt: str = "{:.2f}"):
+    """Side-by-side bars for each row of a DataFrame (e.g. each model: the course against the reference)."""
+    ax = table.plot.bar(figsize=(max(6, 1.4 * len(table)), 4), rot=0, width=0.8)
+    for bars in ax.containers:
+        ax.bar_label(bars, labels=[fmt.format(v) if np.isfinite(v) and v else "" for v in bars.datavalues],
+                     fontsize=7)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.figure.tight_layout()
+    return ax.figure
