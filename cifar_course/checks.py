@@ -151,3 +151,77 @@ def check_confusion_matrix(matrix, y_true, y_pred, num_classes: int) -> bool:
     if int(mine.sum()) != int(expected.sum()):
         raise CheckFailed(f"the counts add up to {int(mine.sum())}, expected {int(expected.sum())} (one per image).")
     raise CheckFailed("some cells are wrong: add 1 at [actual, predicted] for every image.")
+
+
+def _early_stopping_replay(values, patience: int, mode: str = "min") -> tuple[int | None, int]:
+    """Keras's EarlyStopping rule replayed on per-epoch values: (epoch it stops after or None, best epoch), 1-based."""
+    best, best_epoch, wait = None, 0, 0
+    for epoch, value in enumerate(values):
+        wait += 1
+        if best is None or (value < best if mode == "min" else value > best):
+            best, best_epoch, wait = value, epoch, 0
+            continue
+        if wait >= patience and epoch > 0:
+            return epoch + 1, best_epoch + 1
+    return None, best_epoch + 1
+
+
+def check_early_stopping(answer, values, patience: int, mode: str = "min") -> bool:
+    """``answer`` = (epoch early stopping stops after, or None; epoch whose weights it restores), counted from 1."""
+    if not _answered(answer, "the answer (stop_epoch, best_epoch)"):
+        return False
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' (a loss) or 'max' (an accuracy), not {mode!r}.")
+    try:
+        stop, best = answer
+    except (TypeError, ValueError):
+        raise CheckFailed(f"answer is {answer!r}: give two numbers, (stop_epoch, best_epoch), "
+                          "with stop_epoch = None if training would run to the end.") from None
+    want_stop, want_best = _early_stopping_replay(list(values), patience, mode)
+    if best != want_best:
+        better = "lowest" if mode == "min" else "highest"
+        hint = " Epochs count from 1, as Keras prints them." if best == want_best - 1 else ""
+        raise CheckFailed(f"the restored weights are those of epoch {want_best}, not {best}: the epoch with the "
+                          f"{better} value so far, before training stopped.{hint}")
+    if stop != want_stop:
+        if want_stop is None:
+            raise CheckFailed(f"training would run to the end (stop_epoch = None): there are never {patience} "
+                              "epochs in a row without a new best.")
+        raise CheckFailed(f"training stops after epoch {want_stop}, not {stop}: it stops once {patience} epochs "
+                          f"in a row bring no new best (the best was epoch {want_best}).")
+    where = "runs to the end" if want_stop is None else f"stops after epoch {want_stop}"
+    return _ok(f"with patience={patience}, training {where} and keeps the weights of epoch {want_best}.")
+
+
+def check_conv_params(answer, kernel_size: int, in_channels: int, filters: int) -> bool:
+    """The parameter count of a Conv2D layer: (kernel_size² × in_channels + 1) × filters."""
+    if not _answered(answer, "your count"):
+        return False
+    k2 = kernel_size * kernel_size
+    expected = (k2 * in_channels + 1) * filters
+    if answer == expected:
+        return _ok(f"{filters} filters of {kernel_size}x{kernel_size}x{in_channels} weights plus one bias each: "
+                   f"{expected:,} parameters.")
+    if answer == k2 * in_channels * filters:
+        raise CheckFailed(f"{answer:,} counts the weights but not the biases: every filter has one bias as well.")
+    if answer in ((k2 + 1) * filters, k2 * filters):
+        raise CheckFailed(f"{answer:,} treats the input as one channel: each filter has {kernel_size}x{kernel_size} "
+                          f"weights for every one of the {in_channels} input channels.")
+    raise CheckFailed(f"{answer:,} is not it. A Conv2D layer has (kernel height x kernel width x input channels + 1) "
+                      "x filters parameters; the image's height and width do not matter.")
+
+
+def check_dense_params(answer, n_inputs: int, units: int) -> bool:
+    """The parameter count of a Dense layer: (inputs + 1) × units."""
+    if not _answered(answer, "your count"):
+        return False
+    expected = (n_inputs + 1) * units
+    if answer == expected:
+        return _ok(f"{n_inputs:,} weights plus one bias for each of the {units} units: {expected:,} parameters.")
+    if answer == n_inputs * units:
+        raise CheckFailed(f"{answer:,} counts the weights but not the biases: every unit has one bias as well.")
+    if answer in ((4 * n_inputs + 1) * units, 4 * n_inputs * units):
+        raise CheckFailed(f"{answer:,} uses the size before pooling: MaxPooling2D(2) halves the height and the width, "
+                          "so Flatten gets a quarter of the values.")
+    raise CheckFailed(f"{answer:,} is not it. A Dense layer has (inputs + 1) x units parameters, where the inputs "
+                      "are the values Flatten produces (height x width x channels).")
