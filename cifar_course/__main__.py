@@ -1,0 +1,6 @@
+"""``python -m cifar_course``: the same as the ``cifar-course`` command."""
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,646 @@
+"""The ``cifar-course`` command: run the lessons headless, manage the data sets, compare saved runs.
+
+    cifar-course run [--profile smoke|quick|full] [--only 02,05] [--data DIR] [--out DIR]
+    cifar-course data download [NAME ...] | import PATH | verify [PATH ...] | where
+    cifar-course report [--runs DIR] [--out DIR]
+
+Exit status: 0 everything worked; 1 something failed (a notebook cell, a checksum, missing or unusable
+data, a download); 2 a bad command line or setting (unknown lesson, profile or command, a path that does
+not exist); 3 ``run`` finished but some lessons were *not run* because something they need is missing on
+this machine (e.g. ImageNet weights offline; each is listed as "not run: <reason>"); 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import sys
+import tarfile
+import uuid
+from collections import Counter
+from pathlib import Path, PurePosixPath
+
+from .config import PROFILES, ConfigError, cache_dir, get_profile
+from .data import (DATASETS, IMAGE_SUFFIXES, DataError, DataNotFoundError, data_root, describe_sources,
+                   keras_cache_dir, load_dataset)
+from .runner import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, discover_lessons,
+                     find_notebooks_dir, model_runs_dir, results_table, run_course, select_lessons)
+
+PROG = "cifar-course"
+DEFAULT_DATA_HOME = "~/cifar-course-data"
+# published checksums of the official files (the same ones keras.datasets checks)
+KNOWN_SHA256 = {
+    "cifar-10-python.tar.gz": "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",
+    "cifar-100-python.tar.gz": "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
+    "mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
+}
+OFFICIAL_DIRS = {"cifar-10-batches-py": "cifar10", "cifar-100-python": "cifar100"}
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
+EXIT_HELP = ("exit status: 0 ok; 1 something failed (a notebook cell, a checksum, missing or unusable data, "
+             "a download); 2 bad command line or setting; 3 the run finished but some lessons were not run "
+             "because something they need is missing here; 130 interrupted")
+
+
+class CliError(Exception):
+    """An error reported as one line on stderr, with an exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE):
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line instead of usage + message
+        raise CliError(f"{message} (see: {self.prog} --help)", EXIT_USAGE)
+
+
+def _say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+def _error(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr, flush=True)
+
+
+def _warn(message: str) -> None:
+    print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _one_line(err: BaseException) -> str:
+    lines = [l.strip() for l in str(err).splitlines() if l.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
+# =========================================================================== run
+def cmd_run(args, argv: list[str]) -> int:
+    profile = get_profile(args.profile).name if args.profile else get_profile().name
+    notebooks = find_notebooks_dir(args.notebooks)
+    all_lessons = discover_lessons(notebooks)
+    if not all_lessons:
+        raise CliError(f"no lesson notebooks (NN_name.ipynb) in {notebooks}")
+    lessons = select_lessons(all_lessons, args.only)
+    data_dir = None
+    if args.data:
+        data_dir = Path(args.data).expanduser()
+        if not data_dir.is_dir():
+            raise CliError(f"--data {data_dir} is not a folder")
+    out = Path(args.out).expanduser() if args.out else model_runs_dir(notebooks)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file, not a folder")
+    data_text = describe_sources("cifar10", data_dir)
+    _say(f"Running {len(lessons)} lesson(s) ({', '.join(l.number for l in lessons)}) from {notebooks}, "
+         f"profile {profile} ({PROFILES[profile].purpose})")
+    _say(f"Data: {data_text}")
+    course = run_course(lessons, profile, out_base=out, notebooks=notebooks, data_dir=data_dir,
+                        command=" ".join([PROG, *map(shlex.quote, argv)]), data_description=data_text,
+                        timeout=args.timeout, progress=False if args.no_progress else None)
+    _say("")
+    _say(results_table(course))
+    _say("")
+    _say(f"Results: {course.folder / 'results.md'} (and results.json); executed notebooks in {course.folder}")
+    for r in course.results:
+        if r.status == "failed":
+            where = f" at cell {r.error['cell']} (`{r.error['source']}`)" if r.error else ""
+            what = f"{r.error['ename']}: {r.error['evalue']}" if r.error else r.reason
+            _error(f"lesson {r.lesson} ({r.notebook}) failed{where}: {what} -- the executed notebook up to the "
+                   f"error is {r.executed}")
+        elif r.status == "not run":
+            _warn(f"lesson {r.lesson} ({r.notebook}) not run: {r.reason}")
+        elif r.status == "interrupted":
+            _error(f"interrupted in lesson {r.lesson}; results so far are in {course.folder}")
+    skipped = [l.number for l in lessons[len(course.results):]]
+    if skipped:
+        _warn(f"lesson(s) {', '.join(skipped)} not started because an earlier lesson stopped the run")
+    if course.exit_status == EXIT_NOT_RUN:
+        _warn(f"exit status {EXIT_NOT_RUN}: the run finished, but some lessons were not run (see above)")
+    return course.exit_status
+
+
+# =========================================================================== data: helpers
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_sums(sums_file: Path) -> dict[str, str]:
+    """A SHA256SUMS file (``<hex>  <name>`` per line) as {name: hex}."""
+    sums = {}
+    for line in sums_file.read_text().splitlines():
+        parts = line.strip().split(maxsplit=1)
+        if len(parts) == 2 and len(parts[0]) == 64:
+            sums[parts[1].lstrip("*").strip()] = parts[0].lower()
+    return sums
+
+
+def expected_sha256(path: Path) -> tuple[str | None, str]:
+    """The checksum a file should have, and where that comes from (SHA256SUMS beside it, or published)."""
+    sums_file = path.parent / "SHA256SUMS"
+    if sums_file.is_file():
+        sums = read_sums(sums_file)
+        if path.name in sums:
+            return sums[path.name], str(sums_file)
+    if path.name in KNOWN_SHA256:
+        return KNOWN_SHA256[path.name], "the published checksum"
+    return None, ""
+
+
+def check_checksum(path: Path) -> bool | None:
+    """Print and return whether ``path`` has its expected checksum (None: no checksum known)."""
+    expected, origin = expected_sha256(path)
+    if expected is None:
+        _say(f"  {path}: no checksum known (no SHA256SUMS beside it, not an official file name)")
+        return None
+    got = sha256_of(path)
+    if got != expected:
+        _say(f"  {path}: CHECKSUM MISMATCH against {origin}: expected {expected}, got {got}")
+        return False
+    _say(f"  {path}: sha256 ok ({origin})")
+    return True
+
+
+def _is_archive(path: Path) -> bool:
+    return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def safe_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
+    """The archive's members, refusing any that would land outside the target folder."""
+    members = tar.getmembers()
+    for m in members:
+        name = m.name.replace("\\", "/")
+        parts = PurePosixPath(name).parts
+        if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
+            raise CliError(f"refused {archive}: member {m.name!r} would be written outside the target folder "
+                           "(absolute path or '..'); nothing was extracted", EXIT_FAILED)
+        if m.issym() or m.islnk():
+            link = m.linkname.replace("\\", "/")
+            if link.startswith("/") or ".." in PurePosixPath(link).parts:
+                raise CliError(f"refused {archive}: link {m.name!r} points outside the archive ({m.linkname!r}); "
+                               "nothing was extracted", EXIT_FAILED)
+        elif not (m.isfile() or m.isdir()):
+            raise CliError(f"refused {archive}: member {m.name!r} is a device or special file; nothing was extracted",
+                           EXIT_FAILED)
+    return members
+
+
+def safe_extract(archive: Path, dest: Path) -> None:
+    """Extract a tar archive into ``dest`` after checking every member (and with tarfile's 'data' filter)."""
+    try:
+        with tarfile.open(archive) as tar:
+            members = safe_members(tar, archive)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(dest, members=members, filter="data")
+            else:  # Pythons without extraction filters: regular files and folders only
+                tar.extractall(dest, members=[m for m in members if m.isfile() or m.isdir()])
+    except CliError:
+        raise
+    except (tarfile.TarError, OSError, EOFError) as err:
+        raise CliError(f"cannot extract {archive}: {_one_line(err)} (truncated or not a tar archive?)", EXIT_FAILED)
+
+
+def count_tree(folder: Path) -> dict[str, Counter]:
+    """Image files per split and class in ``folder/{train,test}/<class>/``."""
+    counts = {}
+    for split in ("train", "test"):
+        counter = Counter()
+        if (folder / split).is_dir():
+            for cls in sorted(p for p in (folder / split).iterdir() if p.is_dir() and not p.name.startswith(".")):
+                counter[cls.name] = sum(1 for f in os.scandir(cls)
+                                        if f.is_file() and Path(f.name).suffix.lower() in IMAGE_SUFFIXES)
+        counts[split] = counter
+    return counts
+
+
+def _tree_summary(counts: dict[str, Counter]) -> str:
+    return ", ".join(f"{split} {sum(c.values()):,} images in {len(c)} classes" for split, c in counts.items())
+
+
+def describe_folder(folder: Path, name: str) -> str:
+    """What a data-set folder holds, without decoding anything."""
+    official = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}.get(name)
+    if official:
+        for candidate in (folder / official, folder):
+            if (candidate / ("data_batch_1" if name == "cifar10" else "train")).is_file():
+                return f"official batches in {candidate}"
+        if (folder / DATASETS[name].official).is_file():
+            return f"official archive {folder / DATASETS[name].official} (read without extracting)"
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        return "image folder: " + _tree_summary(count_tree(folder))
+    npz = sorted(p.name for p in folder.glob("*.npz"))
+    if npz:
+        return "arrays " + ", ".join(npz)
+    if list(folder.glob("*-ubyte.gz")):
+        return "IDX files " + ", ".join(sorted(p.name for p in folder.glob("*-ubyte.gz")))
+    return "nothing the course can read (expected train/<class>/, test/<class>/ or the official files)"
+
+
+def keras_cache_has(name: str) -> str | None:
+    """Where the Keras cache holds a data set, or None."""
+    base = keras_cache_dir()
+    if not base.is_dir():
+        return None
+    if name in ("cifar10", "cifar100"):
+        marker = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
+        found = [p for p in sorted(base.glob(f"**/{marker}")) if p.is_dir()]
+        return str(found[0]) if found else None
+    if name == "mnist":
+        return str(base / "mnist.npz") if (base / "mnist.npz").is_file() else None
+    return str(base / "fashion-mnist") if (base / "fashion-mnist").is_dir() else None
+
+
+def import_root(given: str | None) -> tuple[Path, str]:
+    """Where `data import` puts data: --to, else $CIFAR_COURSE_DATA, else ~/cifar-course-data."""
+    if given:
+        return Path(given).expanduser(), "--to"
+    env = os.environ.get("CIFAR_COURSE_DATA")
+    if env:
+        return Path(env).expanduser(), "CIFAR_COURSE_DATA"
+    return Path(DEFAULT_DATA_HOME).expanduser(), "default"
+
+
+def _name_from(path: Path) -> str | None:
+    """Guess a data set from a file or folder name: 'cifar10-jpeg.tar.gz' -> cifar10."""
+    stem = path.name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+    stem = stem.replace("-", "_")
+    matches = [n for n in DATASETS if stem == n or stem.startswith(n + "_")]
+    if stem.startswith("cifar_10") or stem.startswith("cifar_100"):
+        matches.append("cifar100" if stem.startswith("cifar_100") else "cifar10")
+    return max(matches, key=len) if matches else None
+
+
+def find_datasets(src: Path, name: str | None, origin: Path) -> list[tuple[str, Path, str]]:
+    """Data sets in an extracted archive or a folder: (name, folder to move in as DIR/<name>/, layout)."""
+    found: list[tuple[str, Path, str]] = []
+    # official CIFAR batches, anywhere within 3 levels
+    for depth in ("", "*/", "*/*/"):
+        for marker, ds_name in OFFICIAL_DIRS.items():
+            for hit in src.glob(f"{depth}{marker}"):
+                if hit.is_dir():
+                    found.append((ds_name, hit, "official"))
+    if found:
+        return found
+    # image folders: src itself, or src/<name>/ (e.g. cifar10/train/<class>/...)
+    if (src / "train").is_dir() and (src / "test").is_dir():
+        guess = name or _name_from(origin)
+        if guess is None:
+            raise CliError(f"{origin} holds train/ and test/ but its name does not say which data set; "
+                           f"add --name ({', '.join(DATASETS)})")
+        return [(guess, src, "image folder")]
+    for child in sorted(p for p in src.iterdir() if p.is_dir()):
+        if (child / "train").is_dir() and (child / "test").is_dir():
+            ds_name = child.name if child.name in DATASETS else (name or _name_from(child))
+            if ds_name is None:
+                raise CliError(f"{origin}: cannot tell which data set {child.name}/ is; add --name "
+                               f"({', '.join(DATASETS)})")
+            found.append((ds_name, child, "image folder"))
+    if not found:
+        raise CliError(f"{origin} holds no data set the course can read: expected the official CIFAR python "
+                       "files (cifar-10-batches-py/) or an image folder train/<class>/*, test/<class>/*",
+                       EXIT_FAILED)
+    return found
+
+
+def _install(src: Path, dest: Path, layout: str, move: bool, force: bool) -> None:
+    """Put ``src`` at ``dest`` (official batches go to dest/<official dir>/), replacing only with --force."""
+    final = dest / src.name if layout == "official" else dest
+    if dest.exists() and not force:
+        raise CliError(f"{dest} already exists; use --force to replace it", EXIT_FAILED)
+    staging = dest.parent / f".import-{uuid.uuid4().hex[:8]}-{dest.name}"
+    target = staging / src.name if layout == "official" else staging
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if move:
+        os.replace(src, target)
+    else:
+        shutil.copytree(src, target)
+    old = None
+    if dest.exists():
+        old = dest.parent / f".old-{uuid.uuid4().hex[:8]}-{dest.name}"
+        os.replace(dest, old)
+    os.replace(staging, dest)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    assert final.exists()
+
+
+def cmd_data_import(args) -> int:
+    path = Path(args.path).expanduser()
+    if not path.exists():
+        raise CliError(f"{path} does not exist")
+    if args.name and args.name not in DATASETS:
+        raise CliError(f"unknown data set {args.name!r}; choose one of {', '.join(DATASETS)}")
+    root, why = import_root(args.to)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = None
+    try:
+        if path.is_file():
+            if not _is_archive(path):
+                raise CliError(f"{path} is not a tar archive ({', '.join(ARCHIVE_SUFFIXES)}) or a folder")
+            _say(f"Checking {path}")
+            if check_checksum(path) is False:
+                raise CliError(f"{path} does not match its checksum: copy it again; nothing was imported",
+                               EXIT_FAILED)
+            tmp = root / f".import-{uuid.uuid4().hex[:8]}"
+            tmp.mkdir()
+            _say(f"Extracting {path} ...")
+            safe_extract(path, tmp)
+            src, move = tmp, True
+        elif path.is_dir():
+            src, move = path, False
+        else:
+            raise CliError(f"{path} is neither a file nor a folder")
+        found = find_datasets(src, args.name, path)
+        if args.name:
+            if args.name not in {f[0] for f in found}:
+                raise CliError(f"{path} holds {', '.join(f[0] for f in found)}, not {args.name}", EXIT_FAILED)
+            found = [f for f in found if f[0] == args.name]
+        for ds_name, folder, layout in found:
+            dest = root / ds_name
+            _install(folder, dest, layout, move, args.force)
+            what = (_tree_summary(count_tree(dest)) if layout == "image folder"
+                    else describe_folder(dest, ds_name))
+            _say(f"Imported {ds_name} into {dest}: {what}")
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    current = os.environ.get("CIFAR_COURSE_DATA")
+    if not current or Path(current).expanduser().resolve() != root.resolve():
+        _say(f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
+             f"(or: cifar-course run --data {root})")
+    _say(f"Check it with: cifar-course data verify {root}")
+    return EXIT_OK
+
+
+def _count_archive(archive: Path) -> bool:
+    """Count the images in an archive's train/test class folders without extracting; False if unreadable."""
+    try:
+        with tarfile.open(archive) as tar:
+            names = [m.name for m in tar.getmembers() if m.isfile()]
+    except (tarfile.TarError, OSError, EOFError) as err:
+        _say(f"  {archive}: UNREADABLE ({_one_line(err)})")
+        return False
+    counts: dict[tuple[str, str], Counter] = {}
+    official = sorted({p for n in names for p in PurePosixPath(n).parts if p in OFFICIAL_DIRS})
+    for n in names:
+        parts = PurePosixPath(n).parts
+        for i, part in enumerate(parts[:-2]):
+            if part in ("train", "test") and PurePosixPath(n).suffix.lower() in IMAGE_SUFFIXES:
+                top = "/".join(parts[:i]) or "."
+                counts.setdefault((top, part), Counter())[parts[i + 1]] += 1
+                break
+    for (top, split), c in sorted(counts.items()):
+        _say(f"  {archive.name}: {top}/{split}: {sum(c.values()):,} images, " +
+             ", ".join(f"{k} {v:,}" for k, v in sorted(c.items())))
+    if official:
+        _say(f"  {archive.name}: official CIFAR python files ({', '.join(official)}), {len(names)} files")
+    if not counts and not official:
+        _say(f"  {archive.name}: {len(names)} files, no train/<class>/ images or official CIFAR files found")
+    return True
+
+
+def _load_test(name: str, root: Path | None) -> bool:
+    """Load a data set fully (no download, no synthetic stand-in) and print images per split and class."""
+    import numpy as np
+
+    try:
+        ds = load_dataset(name, data_dir=root, profile="full", subset=False, download=False, verbose=False)
+    except (DataError, DataNotFoundError, ConfigError) as err:
+        _say(f"  {name}: LOAD FAILED: {_one_line(err)}")
+        return False
+    if root is not None and str(root) not in ds.source:
+        _say(f"  {name}: LOAD FAILED: nothing usable in {root / name} (only found: {ds.source})")
+        return False
+    _say(f"  {name}: loaded {ds.summary()}")
+    ok = True
+    for split, y in (("train", ds.y_train), ("test", ds.y_test)):
+        counts = np.bincount(y, minlength=ds.num_classes)
+        shown = ", ".join(f"{c} {n:,}" for c, n in zip(ds.class_names, counts)) if ds.num_classes <= 20 else \
+            f"{ds.num_classes} classes, {counts.min():,} to {counts.max():,} images each"
+        _say(f"    {split}: {len(y):,} images: {shown}")
+        if counts.min() == 0:
+            _say(f"    {split}: SOME CLASSES HAVE NO IMAGES")
+            ok = False
+    for note in ds.notes:
+        _say(f"    note: {note}")
+    return ok
+
+
+def cmd_data_verify(args) -> int:
+    results: list[bool | None] = []
+    targets = [Path(p).expanduser() for p in args.paths]
+    for p in targets:
+        if not p.exists():
+            raise CliError(f"{p} does not exist")
+    if not targets:
+        root = data_root(args.data)
+        if root is not None:
+            targets = [root]
+        else:
+            held = [n for n in DATASETS if keras_cache_has(n)]
+            if not held:
+                raise CliError("nothing to verify: CIFAR_COURSE_DATA is not set and the Keras cache holds no data "
+                               "set (see: cifar-course data where)", EXIT_FAILED)
+            _say(f"Keras cache {keras_cache_dir()}:")
+            results += [_load_test(n, None) for n in held]
+    for target in targets:
+        if target.is_file():
+            _say(f"{target}:")
+            results.append(check_checksum(target))
+            if _is_archive(target):
+                results.append(_count_archive(target))
+            continue
+        _say(f"{target}:")
+        sums = target / "SHA256SUMS"
+        checked = False
+        if sums.is_file():
+            for fname in read_sums(sums):
+                if (target / fname).is_file():
+                    results.append(check_checksum(target / fname))
+                    if _is_archive(target / fname):
+                        results.append(_count_archive(target / fname))
+                else:
+                    _say(f"  {target / fname}: MISSING (listed in {sums})")
+                    results.append(False)
+            checked = True
+        for archive in sorted(target.glob("*")):
+            if archive.name in KNOWN_SHA256 and not (sums.is_file() and archive.name in read_sums(sums)):
+                results.append(check_checksum(archive))
+                checked = True
+        held = [n for n in DATASETS if (target / n).is_dir()]
+        if held:
+            results += [_load_test(n, target) for n in held]
+        elif target.name in DATASETS and target.parent.is_dir():
+            results.append(_load_test(target.name, target.parent))
+        elif not checked:
+            raise CliError(f"nothing to verify in {target}: no SHA256SUMS, no official archive and no data-set "
+                           f"folder ({', '.join(DATASETS)})", EXIT_FAILED)
+    bad = sum(1 for r in results if r is False)
+    if bad:
+        _error(f"verify: {bad} problem(s) found (marked above)")
+        return EXIT_FAILED
+    _say("All checks passed.")
+    return EXIT_OK
+
+
+def cmd_data_where(args) -> int:
+    root = data_root(args.data)
+    home, why = import_root(None)
+    if root is not None:
+        _say(f"Course data folder: {root} ({'--data' if args.data else 'from CIFAR_COURSE_DATA'})")
+    else:
+        _say("Course data folder: not set (set CIFAR_COURSE_DATA=DIR, or pass --data DIR)")
+    _say(f"`data import` puts data into: {home}" + ("" if why != "default" else " (default; then set CIFAR_COURSE_DATA to it)"))
+    _say(f"Keras cache (downloads): {keras_cache_dir()}")
+    _say(f"Decoded-image cache: {cache_dir()}")
+    _say(f"Offline mode (CIFAR_COURSE_OFFLINE): {'on' if os.environ.get('CIFAR_COURSE_OFFLINE', '') not in ('', '0') else 'off'}")
+    _say("")
+    for name in DATASETS:
+        _say(f"{name}:")
+        _say(f"  the course looks for: {describe_sources(name, args.data)}")
+        if root is not None:
+            folder = root / name
+            _say(f"  {folder}: " + (describe_folder(folder, name) if folder.is_dir() else "absent"))
+        _say(f"  Keras cache: {keras_cache_has(name) or 'absent'}")
+    return EXIT_OK
+
+
+def cmd_data_download(args) -> int:
+    import socket
+
+    names = list(DATASETS) if "all" in args.names else (args.names or ["cifar10"])
+    for n in names:
+        if n not in DATASETS:
+            raise CliError(f"unknown data set {n!r}; choose from {', '.join(DATASETS)} or all")
+    socket.setdefaulttimeout(args.timeout)
+    import keras
+
+    failed = 0
+    for name in names:
+        if keras_cache_has(name):
+            _say(f"{name}: already in the Keras cache ({keras_cache_has(name)})")
+            continue
+        _say(f"{name}: downloading with keras.datasets.{name}.load_data() into {keras_cache_dir()} ...")
+        try:
+            loader = getattr(keras.datasets, name)
+            loader.load_data(label_mode="fine") if name == "cifar100" else loader.load_data()
+        except Exception as err:  # offline, server down, bad checksum
+            failed += 1
+            _error(f"download of {name} failed: {_one_line(err)[:200]} -- offline? copy the files over and use: "
+                   f"cifar-course data import PATH")
+            continue
+        _say(f"{name}: done ({keras_cache_has(name) or keras_cache_dir()})")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+# =========================================================================== report
+def cmd_report(args, argv: list[str]) -> int:
+    from .config import runs_dir
+    from .report import latest_only, markdown_table, run_rows, RUN_HEADERS, write_report
+    from .training import list_runs
+
+    base = Path(args.runs).expanduser() if args.runs else runs_dir()
+    if not base.is_dir():
+        raise CliError(f"runs folder {base} does not exist (train a lesson first, or pass --runs DIR)")
+    runs = list_runs(base)
+    if args.profile:
+        runs = [r for r in runs if r.get("profile") == args.profile]
+    if args.latest:
+        runs = latest_only(runs)
+    if not runs:
+        raise CliError(f"no saved runs (*/metrics.json) in {base}" + (f" for profile {args.profile}" if args.profile
+                                                                      else ""), EXIT_FAILED)
+    out = Path(args.out).expanduser() if args.out else base / "report"
+    md, png = write_report(runs, out, base, command=" ".join([PROG, *map(shlex.quote, argv)]))
+    _say(markdown_table(RUN_HEADERS, run_rows(runs)))
+    _say("")
+    _say(f"Report: {md} and {png}")
+    return EXIT_OK
+
+
+# =========================================================================== parser
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = _Parser(prog=PROG, description="Run the cifar-course lessons, manage their data, compare runs.",
+                     epilog=EXIT_HELP)
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,data,report}")
+
+    run = sub.add_parser("run", help="execute the lesson notebooks headless and print a results table",
+                         epilog=EXIT_HELP)
+    run.add_argument("--profile", choices=list(PROFILES),
+                     help="how much work: smoke (tests), quick (a class), full (reference); "
+                          "default: $COURSE_PROFILE, else full")
+    run.add_argument("--only", metavar="02,05", help="run only these lessons (numbers, commas, ranges like 02-04)")
+    run.add_argument("--data", metavar="DIR", help="the course data folder (sets CIFAR_COURSE_DATA for the lessons)")
+    run.add_argument("--out", metavar="DIR", help="where the course-<profile>-<time>/ folder goes (default: runs/)")
+    run.add_argument("--notebooks", metavar="DIR", help="the lessons folder (default: ./notebooks)")
+    run.add_argument("--timeout", type=int, default=None, metavar="S", help="stop a cell after S seconds")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    data = sub.add_parser("data", help="download, import, verify or locate the data sets", epilog=EXIT_HELP)
+    dsub = data.add_subparsers(dest="data_command", required=True, metavar="{download,import,verify,where}")
+    dl = dsub.add_parser("download", help="download with keras.datasets into the Keras cache (needs internet)")
+    dl.add_argument("names", nargs="*", metavar="NAME", help=f"{', '.join(DATASETS)} or all (default: cifar10)")
+    dl.add_argument("--timeout", type=float, default=60, help="network timeout in seconds (default 60)")
+    imp = dsub.add_parser("import", help="copy an archive (.tar.gz) or an image folder into the course data folder")
+    imp.add_argument("path", metavar="PATH", help="cifar-10-python.tar.gz, an image-folder archive, or a folder")
+    imp.add_argument("--name", help=f"which data set it is ({', '.join(DATASETS)}) when its name does not say")
+    imp.add_argument("--to", metavar="DIR", help=f"target data folder (default: $CIFAR_COURSE_DATA, else {DEFAULT_DATA_HOME})")
+    imp.add_argument("--force", action="store_true", help="replace a data set already there")
+    ver = dsub.add_parser("verify", help="check checksums and load every data set found, counting images")
+    ver.add_argument("paths", nargs="*", metavar="PATH", help="archives or folders (default: the course data folder)")
+    ver.add_argument("--data", metavar="DIR", help="the course data folder (default: $CIFAR_COURSE_DATA)")
+    where = dsub.add_parser("where", help="show where the course looks for each data set and what it found")
+    where.add_argument("--data", metavar="DIR", help="the course data folder (default: $CIFAR_COURSE_DATA)")
+
+    rep = sub.add_parser("report", help="compare every saved run with the reference numbers (Markdown + PNG)")
+    rep.add_argument("--runs", metavar="DIR", help="the runs folder (default: $CIFAR_COURSE_RUNS, else runs/)")
+    rep.add_argument("--out", metavar="DIR", help="where report.md and report.png go (default: <runs>/report/)")
+    rep.add_argument("--profile", choices=list(PROFILES), help="only runs of this profile")
+    rep.add_argument("--latest", action="store_true", help="only the newest run of each lesson/model/profile/data")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``cifar-course`` and ``python -m cifar_course``; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "run":
+            return cmd_run(args, argv)
+        if args.command == "report":
+            return cmd_report(args, argv)
+        return {"download": cmd_data_download, "import": cmd_data_import, "verify": cmd_data_verify,
+                "where": cmd_data_where}[args.data_command](args)
+    except SystemExit as exit_:  # --help, --version
+        return exit_.code if isinstance(exit_.code, int) else EXIT_OK
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except CliError as err:
+        _error(str(err))
+        return err.status
+    except ConfigError as err:
+        _error(_one_line(err))
+        return EXIT_USAGE
+    except DataNotFoundError as err:
+        _error(f"{_one_line(err)} See where the course looks: cifar-course data where; add data: "
+               "cifar-course data import PATH")
+        return EXIT_FAILED
+    except DataError as err:
+        _error(_one_line(err))
+        return EXIT_FAILED
+    except OSError as err:
+        _error(f"{err.strerror or _one_line(err)}: {err.filename}" if err.filename else _one_line(err))
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

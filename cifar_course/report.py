@@ -1,0 +1,174 @@
+"""The comparison report of every saved run next to the reference numbers: Markdown and a bar chart."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from .reference import REFERENCE
+
+
+def markdown_table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table (pipes inside cells escaped, None shown as '-')."""
+    def cell(value) -> str:
+        text = "-" if value is None else str(value)
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def reference_for(model: str | None) -> dict | None:
+    """The reference entry of a run's model: 'R1' matches 'R1' and 'R1_baseline'."""
+    if not model:
+        return None
+    for ref in REFERENCE:
+        if model == ref["model"] or model.startswith(ref["model"] + "_"):
+            return ref
+    return None
+
+
+def _pct(value) -> str:
+    return "-" if value is None else f"{100 * float(value):.1f}%"
+
+
+def data_kind(run: dict) -> str:
+    """A short name for where a run's images came from."""
+    source = str(run.get("data_source", ""))
+    if run.get("synthetic_data") or source.startswith("SYNTHETIC"):
+        return "SYNTHETIC"
+    if "JPEG" in source:
+        return "JPEG copy"
+    if "official" in source or "download" in source or "Keras" in source:
+        return "official"
+    return source.split(" ")[0] if source else "?"
+
+
+def _reference_text(ref: dict | None) -> tuple[str, str]:
+    if ref is None:
+        return "-", "-"
+    reported = []
+    if ref["reported_test"] is not None:
+        reported.append(f"{_pct(ref['reported_test'])} test")
+    if ref["reported_val"] is not None:
+        reported.append(f"{_pct(ref['reported_val'])} val")
+    measured = "-"
+    if ref["measured_jpeg_test"] is not None:
+        measured = f"{_pct(ref['measured_jpeg_test'])} test, {ref['measured_seconds']} s"
+    return ", ".join(reported) or "-", measured
+
+
+def run_rows(runs: list[dict]) -> list[list]:
+    """One table row per saved run, with the reference numbers beside it."""
+    rows = []
+    for r in runs:
+        reported, measured = _reference_text(reference_for(r.get("model")))
+        ips = r.get("images_per_second")
+        rows.append([
+            Path(r.get("run", "")).name, r.get("lesson"), r.get("model"),
+            f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"),
+            r.get("epochs"), r.get("train_seconds"), f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
+            _pct(r.get("val_accuracy")), _pct(r.get("test_accuracy")), data_kind(r), r.get("profile"),
+            r.get("machine"), reported, measured,
+        ])
+    return rows
+
+
+RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "images/s", "val acc", "test acc",
+               "data", "profile", "machine", "reference (published)", "reference (JPEG copy, 2 cores)"]
+
+
+def latest_only(runs: list[dict]) -> list[dict]:
+    """Keep the newest run of each (lesson, model, profile, data) combination."""
+    newest = {}
+    for r in runs:  # oldest first, so later ones win
+        newest[(r.get("lesson"), r.get("model"), r.get("profile"), data_kind(r))] = r
+    return sorted(newest.values(), key=lambda r: r.get("date", ""))
+
+
+def reference_rows() -> list[list]:
+    return [[ref["model"], ref["lesson"], f"{ref['params']:,}" if ref["params"] else "-", ref["epochs"],
+             _pct(ref["reported_test"]), _pct(ref["reported_val"]), _pct(ref["measured_jpeg_test"]),
+             ref["measured_seconds"]] for ref in REFERENCE]
+
+
+def bar_chart(runs: list[dict], path: Path) -> Path:
+    """Horizontal bars: each run's test accuracy, with the reference numbers marked beside it."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure  # no pyplot: works whatever backend is in force (Agg canvas)
+
+    labels = [f"{r.get('model')} ({r.get('profile')}, {data_kind(r)}, {str(r.get('date', ''))[:16]})" for r in runs]
+    values = [float(r.get("test_accuracy") or 0) for r in runs]
+    fig = Figure(figsize=(9, 1.6 + 0.45 * max(len(runs), 1)))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    y = list(range(len(runs)))
+    colors = ["#bbbbbb" if data_kind(r) == "SYNTHETIC" else "#4c72b0" for r in runs]
+    ax.barh(y, values, color=colors, height=0.6, label="this run: test accuracy")
+    shown = set()
+    for i, r in enumerate(runs):
+        inside = values[i] > 0.15
+        ax.text(values[i] - 0.01 if inside else values[i] + 0.01, i, f"{100 * values[i]:.1f}%", va="center",
+                ha="right" if inside else "left", fontsize=8, color="white" if inside else "black")
+        ref = reference_for(r.get("model"))
+        if ref is None:
+            continue
+        published = ref["reported_test"] if ref["reported_test"] is not None else ref["reported_val"]
+        for value, marker, color, name in ((published, "|", "black", "reference, published (test; val where only val is published)"),
+                                           (ref["measured_jpeg_test"], "|", "#dd8452",
+                                            "reference code, JPEG copy, 2 cores")):
+            if value is not None:
+                ax.plot([value], [i], marker=marker, markersize=18, markeredgewidth=3, color=color, linestyle="none",
+                        label=None if name in shown else name)
+                shown.add(name)
+    ax.set_yticks(y, labels, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("test accuracy (grey bars: synthetic smoke data, numbers mean nothing)")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(runs), 1) - 0.12), ncol=2, fontsize=8,
+              frameon=False)
+    ax.set_title("Saved runs against the reference numbers")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
+
+
+def write_report(runs: list[dict], out_dir: Path, runs_base: Path, command: str = "") -> tuple[Path, Path]:
+    """Write report.md and report.png in ``out_dir``; returns their paths."""
+    from .config import machine, versions
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    png = bar_chart(runs, out_dir / "report.png")
+    lines = [
+        "# cifar-course: saved runs against the reference numbers",
+        "",
+        f"- Made: {dt.datetime.now().isoformat(timespec='seconds')}" + (f" by `{command}`" if command else ""),
+        f"- Runs read from: {runs_base} ({len(runs)} run(s))",
+        f"- This machine: {machine()}; " + ", ".join(f"{k} {v}" for k, v in versions().items()),
+        "- Data: 'JPEG copy' = the JPEG-compressed CIFAR-10 copy (about a point below the official arrays); "
+        "'official' = the official CIFAR files; 'SYNTHETIC' = smoke-test stand-ins (numbers mean nothing).",
+        "",
+        "## Saved runs",
+        "",
+        markdown_table(RUN_HEADERS, run_rows(runs)),
+        "",
+        f"![test accuracy of each run against the reference numbers]({png.name})",
+        "",
+        "## Reference numbers",
+        "",
+        "Published: the tutorials' numbers on the official arrays. Measured: the reference code as written, "
+        "on the JPEG copy, 2 CPU cores (see cifar_course/reference.py).",
+        "",
+        markdown_table(["model", "lesson", "params", "epochs", "published test", "published val",
+                        "measured test (JPEG)", "measured time (s)"], reference_rows()),
+        "",
+        "## Data sources of the runs",
+        "",
+    ]
+    lines += [f"- {Path(r.get('run', '')).name}: {r.get('data_source', '?')}" for r in runs]
+    md = out_dir / "report.md"
+    md.write_text("\n".join(lines) + "\n")
+    return md, png
