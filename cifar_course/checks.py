@@ -225,3 +225,49 @@ def check_dense_params(answer, n_inputs: int, units: int) -> bool:
                           "so Flatten gets a quarter of the values.")
     raise CheckFailed(f"{answer:,} is not it. A Dense layer has (inputs + 1) x units parameters, where the inputs "
                       "are the values Flatten produces (height x width x channels).")
+
+
+def check_best_epoch(epoch, history, key: str = "val_accuracy") -> bool:
+    """The epoch, counted from 1 as Keras prints them, with the best value of ``key`` in a training history."""
+    if not _answered(epoch, "best_epoch"):
+        return False
+    hist = getattr(history, "history", history)
+    higher_is_better = "acc" in key
+
+    def best_of(values) -> int:
+        return int(np.argmax(values) if higher_is_better else np.argmin(values)) + 1
+
+    values = list(hist[key])
+    best, epoch = best_of(values), int(epoch)
+    if 1 <= epoch <= len(values) and values[epoch - 1] == values[best - 1]:
+        return _ok(f"epoch {epoch} has the best {key}, {values[epoch - 1]:.4f}.")
+    if epoch == best - 1:
+        raise CheckFailed("Keras counts epochs from 1 in its log, numpy indexes from 0: add 1 to np.argmax's index.")
+    train_key = key.replace("val_", "")
+    if train_key != key and train_key in hist and epoch == best_of(hist[train_key]):
+        raise CheckFailed(f"epoch {epoch} is best on the training data ({train_key}); look at {key} instead.")
+    raise CheckFailed(f"epoch {epoch} is not the best: epoch {best} has {key} {values[best - 1]:.4f} "
+                      f"(there are {len(values)} epochs).")
+
+
+def check_confident_accuracy(answer, probabilities, y_true, threshold: float = 0.9) -> bool:
+    """The accuracy of only those predictions whose probability is at least ``threshold``."""
+    if not _answered(answer, "acc_confident"):
+        return False
+    probabilities = np.asarray(probabilities)
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == np.asarray(y_true)
+    sure = confidence >= threshold
+    if not sure.any():
+        if np.isnan(answer):
+            return _ok(f"no prediction reaches {threshold}, so there is nothing to measure (NaN).")
+        raise CheckFailed(f"no prediction has a probability of {threshold} or more: the answer should be NaN.")
+    expected = float(correct[sure].mean())
+    if np.isclose(answer, expected, atol=1e-6) or np.isclose(answer, correct[confidence > threshold].mean(), atol=1e-6):
+        return _ok(f"{sure.sum()} predictions reach {threshold}; {expected:.1%} of them are right.")
+    if np.isclose(answer, correct.mean(), atol=1e-6):
+        raise CheckFailed(f"that is the accuracy of all predictions; keep only those with probability >= {threshold}.")
+    if np.isclose(answer, sure.mean(), atol=1e-6):
+        raise CheckFailed("that is the fraction of predictions that are confident, not the fraction of them that are right.")
+    raise CheckFailed(f"expected a fraction between 0 and 1: of the predictions with probability >= {threshold}, "
+                      "the share whose predicted class is the actual class.")

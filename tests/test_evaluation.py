@@ -139,3 +139,38 @@ def test_check_confusion_matrix(capsys):
     moved[0, 0], moved[0, 1] = 3, 1
     with pytest.raises(checks.CheckFailed, match="some cells"):
         checks.check_confusion_matrix(moved, Y_TRUE, Y_PRED, 3)
+
+
+def test_check_best_epoch(capsys):
+    hist = {"accuracy": [0.5, 0.6, 0.7, 0.8], "val_accuracy": [0.5, 0.65, 0.6, 0.65],
+            "loss": [2, 1.5, 1, 0.5], "val_loss": [2, 1.2, 1.4, 1.3]}
+    assert checks.check_best_epoch(None, hist) is False
+    assert "Not answered" in capsys.readouterr().out
+    assert checks.check_best_epoch(2, hist)
+    assert checks.check_best_epoch(4, hist)  # tied with epoch 2
+    assert checks.check_best_epoch(2, hist, key="val_loss")
+    with pytest.raises(checks.CheckFailed, match="counts epochs from 1"):
+        checks.check_best_epoch(1, hist)
+    with pytest.raises(checks.CheckFailed, match="training data"):
+        checks.check_best_epoch(4, hist, key="val_loss")
+    with pytest.raises(checks.CheckFailed, match="epoch 2 has"):
+        checks.check_best_epoch(9, hist)
+
+
+def test_check_confident_accuracy(capsys):
+    probs = np.array([[0.95, 0.05], [0.92, 0.08], [0.3, 0.7], [0.9, 0.1], [0.4, 0.6]])
+    y = np.array([0, 1, 1, 0, 0])  # confident (>= 0.9): rows 0, 1, 3 -> right, wrong, right
+    assert checks.check_confident_accuracy(None, probs, y) is False
+    assert "Not answered" in capsys.readouterr().out
+    assert checks.check_confident_accuracy(2 / 3, probs, y)
+    assert checks.check_confident_accuracy(0.5, probs, y)  # strictly above 0.9 is accepted too
+    with pytest.raises(checks.CheckFailed, match="all predictions"):
+        checks.check_confident_accuracy(0.6, probs, y)
+    with pytest.raises(checks.CheckFailed, match="fraction of predictions that are confident"):
+        checks.check_confident_accuracy(0.6, probs, [0, 1, 1, 0, 1])  # accuracy 0.8 there, 3/5 confident
+    with pytest.raises(checks.CheckFailed, match="share"):
+        checks.check_confident_accuracy(0.1, probs, y)
+    unsure = np.full((3, 2), 0.5)
+    assert checks.check_confident_accuracy(float("nan"), unsure, [0, 1, 0])
+    with pytest.raises(checks.CheckFailed, match="NaN"):
+        checks.check_confident_accuracy(0.5, unsure, [0, 1, 0])
