@@ -467,7 +467,8 @@ def load_dataset(name: str = "cifar10", data_dir: str | Path | None = None, *, p
     ds = None
     if root is not None:
         ds = _from_folder(root / name, name, label_mode) if (root / name).is_dir() else None
-        missing = f"no such folder (put the data in {root / name}/)"
+        missing = (f"no such folder: point CIFAR_COURSE_DATA (or data_dir) at {root.parent}, the folder that holds "
+                   f"{name}/" if root.name == name else f"no such folder (put the data in {root / name}/)")
         tried.append(f"course data folder {root / name}: "
                      f"{'found' if ds else 'nothing usable' if (root / name).is_dir() else missing}")
     if ds is None:

@@ -123,7 +123,8 @@ def load_history(run: Path) -> dict[str, list[float]]:
     if (run / "history.csv").is_file():
         with open(run / "history.csv", newline="") as f:
             rows = [r for r in csv.DictReader(f) if None not in r.values()]  # drop a half-written last line
-        return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
+        keys = [k for k in (rows[0] if rows else {}) if k != "epoch" and any(r[k] != "NA" for r in rows)]
+        return {k: [float("nan") if r[k] == "NA" else float(r[k]) for r in rows] for k in keys}  # NA: not logged
     raise FileNotFoundError(f"{run} has no history (history.json or history.csv).")
 
 
