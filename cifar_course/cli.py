@@ -104,6 +104,8 @@ def cmd_run(args, argv: list[str]) -> int:
         if r.status == "failed":
             where = f" at cell {r.error['cell']} (`{r.error['source']}`)" if r.error else ""
             what = f"{r.error['ename']}: {r.error['evalue']}" if r.error else r.reason
+            if r.error and r.error["ename"] == "DataNotFoundError":
+                what += " (see: cifar-course data where; add data: cifar-course data import PATH, or --data DIR)"
             _error(f"lesson {r.lesson} ({r.notebook}) failed{where}: {what} -- the executed notebook up to the "
                    f"error is {r.executed}")
         elif r.status == "not run":
@@ -329,19 +331,52 @@ def _install(src: Path, dest: Path, layout: str, move: bool, force: bool) -> Non
     assert final.exists()
 
 
+def _import_npz(path: Path, name: str | None, root: Path, force: bool) -> None:
+    name = name or _name_from(Path(path.stem))
+    if name is None:
+        raise CliError(f"cannot tell which data set {path.name} holds; add --name ({', '.join(DATASETS)})")
+    if check_checksum(path) is False:
+        raise CliError(f"{path} does not match its checksum: copy it again; nothing was imported", EXIT_FAILED)
+    dest = root / name / path.name
+    if dest.exists() and not force:
+        raise CliError(f"{dest} already exists; use --force to replace it", EXIT_FAILED)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".import-{uuid.uuid4().hex[:8]}-{path.name}")
+    shutil.copyfile(path, tmp)
+    os.replace(tmp, dest)
+    _say(f"Imported {name} into {dest}")
+
+
 def cmd_data_import(args) -> int:
     path = Path(args.path).expanduser()
     if not path.exists():
         raise CliError(f"{path} does not exist")
     if args.name and args.name not in DATASETS:
         raise CliError(f"unknown data set {args.name!r}; choose one of {', '.join(DATASETS)}")
-    root, why = import_root(args.to)
+    is_npz = path.is_file() and path.suffix == ".npz"  # e.g. Keras's mnist.npz: copied as it is
+    if path.is_file() and not is_npz and not _is_archive(path):
+        raise CliError(f"{path} is not a tar archive ({', '.join(ARCHIVE_SUFFIXES)}), an .npz or a folder")
+    if not path.is_file() and not path.is_dir():
+        raise CliError(f"{path} is neither a file nor a folder")
+    root, _ = import_root(args.to)
     root.mkdir(parents=True, exist_ok=True)
+    if is_npz:
+        _import_npz(path, args.name, root, args.force)
+    else:
+        _import_tree(path, args.name, root, args.force)
+    current = os.environ.get("CIFAR_COURSE_DATA")
+    if not current or Path(current).expanduser().resolve() != root.resolve():
+        _say(f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
+             f"(or: cifar-course run --data {root})")
+    _say(f"Check it with: cifar-course data verify {root}")
+    return EXIT_OK
+
+
+def _import_tree(path: Path, name: str | None, root: Path, force: bool) -> None:
+    """Import an archive (checked, then extracted safely into a temporary folder) or a folder (copied)."""
     tmp = None
     try:
         if path.is_file():
-            if not _is_archive(path):
-                raise CliError(f"{path} is not a tar archive ({', '.join(ARCHIVE_SUFFIXES)}) or a folder")
             _say(f"Checking {path}")
             if check_checksum(path) is False:
                 raise CliError(f"{path} does not match its checksum: copy it again; nothing was imported",
@@ -351,30 +386,25 @@ def cmd_data_import(args) -> int:
             _say(f"Extracting {path} ...")
             safe_extract(path, tmp)
             src, move = tmp, True
-        elif path.is_dir():
-            src, move = path, False
         else:
-            raise CliError(f"{path} is neither a file nor a folder")
-        found = find_datasets(src, args.name, path)
-        if args.name:
-            if args.name not in {f[0] for f in found}:
-                raise CliError(f"{path} holds {', '.join(f[0] for f in found)}, not {args.name}", EXIT_FAILED)
-            found = [f for f in found if f[0] == args.name]
+            src, move = path, False
+        found = find_datasets(src, name, path)
+        if name:
+            if name not in {f[0] for f in found}:
+                raise CliError(f"{path} holds {', '.join(f[0] for f in found)}, not {name}", EXIT_FAILED)
+            found = [f for f in found if f[0] == name]
+        existing = [str(root / f[0]) for f in found if (root / f[0]).exists()]
+        if existing and not force:
+            raise CliError(f"{', '.join(existing)} already exists; use --force to replace it", EXIT_FAILED)
         for ds_name, folder, layout in found:
             dest = root / ds_name
-            _install(folder, dest, layout, move, args.force)
+            _install(folder, dest, layout, move, force)
             what = (_tree_summary(count_tree(dest)) if layout == "image folder"
                     else describe_folder(dest, ds_name))
             _say(f"Imported {ds_name} into {dest}: {what}")
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
-    current = os.environ.get("CIFAR_COURSE_DATA")
-    if not current or Path(current).expanduser().resolve() != root.resolve():
-        _say(f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
-             f"(or: cifar-course run --data {root})")
-    _say(f"Check it with: cifar-course data verify {root}")
-    return EXIT_OK
 
 
 def _count_archive(archive: Path) -> bool:

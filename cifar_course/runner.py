@@ -241,7 +241,7 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
     bar = tqdm(total=n_cells, desc=f"  {lesson.path.stem}", unit="cell", position=position, leave=False,
                disable=None if progress is None else not progress, dynamic_ncols=True)
-    current = {"index": 0}
+    current = {"index": 0, "refreshed": 0.0}
 
     def on_cell_start(cell, cell_index):
         current["index"] = cell_index
@@ -249,10 +249,13 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
     def on_cell_executed(cell, cell_index, execute_reply):
         bar.update(1)
 
-    def on_text(text):
+    def on_text(text):  # show the latest printed line (e.g. Keras's "Epoch 3/10") beside the bar
         last = next((p.strip() for p in reversed(re.split(r"[\r\n]", text)) if p.strip()), "")
         if last:
             bar.set_postfix_str(_ANSI_RE.sub("", last)[:60], refresh=False)
+            if time.monotonic() - current["refreshed"] > 0.5:
+                current["refreshed"] = time.monotonic()
+                bar.refresh()
 
     client = _client_class()(
         nb, timeout=timeout, kernel_name=kernel_name or CURRENT_ENV_KERNEL,
@@ -268,7 +271,9 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
         cell = nb.cells[current["index"]]
         result.error = {"cell": current["index"] + 1, "ename": err.ename, "evalue": _first_line(err.evalue, 400),
                         "source": _first_line(cell.source, 120)}
-        if err.ename in NOT_RUN_ERRORS:
+        if err.ename == "KeyboardInterrupt":
+            result.status, result.reason = "interrupted", f"interrupted at cell {current['index'] + 1}"
+        elif err.ename in NOT_RUN_ERRORS:
             result.status, result.reason = "not run", _first_line(err.evalue)
         else:
             result.status = "failed"

@@ -283,6 +283,22 @@ def test_import_folder_needs_a_name_when_unclear(isolated, capsys):
     assert (isolated / "usb-copy" / "train").is_dir()  # a folder is copied, not moved
 
 
+def test_import_npz(isolated, capsys):
+    rng = np.random.default_rng(2)
+    arrays = {"x_train": rng.integers(0, 255, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30) % 10,
+              "x_test": rng.integers(0, 255, (10, 28, 28), dtype=np.uint8), "y_test": np.arange(10)}
+    np.savez(isolated / "mnist-small.npz", **arrays)
+    np.savez(isolated / "mnist.npz", **arrays)  # an official name with other contents: refused
+    root = isolated / "course-data"
+    status, _, err = _run(capsys, "data", "import", isolated / "mnist.npz", "--to", root)
+    assert status == 1 and "does not match its checksum" in _one_error_line(err)
+    status, out, err = _run(capsys, "data", "import", isolated / "mnist-small.npz", "--to", root)
+    assert status == 0, err
+    status, out, err = _run(capsys, "data", "verify", "--data", root)
+    assert status == 0, out + err
+    assert "train: 30 images: 0 3, 1 3," in out
+
+
 def test_data_errors_are_one_line(isolated, capsys, monkeypatch):
     cases = [(["data", "import", isolated / "missing.tar.gz"], 2, "does not exist"),
              (["data", "import", __file__], 2, "is not a tar archive"),

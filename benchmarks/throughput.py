@@ -1,0 +1,156 @@
+"""Training throughput (images/s) of R1 and M3 on this machine: batch size, input pipeline, precision.
+
+Short runs only: each configuration trains one warm-up epoch (tracing, caches) and then ``--repeats``
+timed epochs of ``--images`` images (a few hundred steps at batch 32); the median is reported.
+On a shared machine the numbers are noisy: compare medians taken in the same session.
+
+    python benchmarks/throughput.py                       # R1 and M3, the default grid
+    python benchmarks/throughput.py --models r1 --batches 32 128 --json out.json
+
+Configurations (per model): float32 with NumPy arrays and with tf.data (cache + prefetch) at each
+batch size, and mixed_bfloat16 with tf.data (bf16 pays off only on CPUs with bf16 instructions:
+avx512_bf16 or amx_bf16; it is shown below whether this one has them).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def cpu_flags() -> dict:
+    """CPU model, core count and whether it has bf16 instructions (Linux /proc/cpuinfo)."""
+    model, flags = platform.processor() or "?", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model in ("?", "", "x86_64"):
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return {"cpu": model, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags,
+            "amx_bf16": "amx_bf16" in flags, "avx512f": "avx512f" in flags}
+
+
+def load_arrays(n: int):
+    """n training images (real CIFAR-10 when the course finds it, else the synthetic stand-in), scaled."""
+    import cifar_course as cc
+
+    try:
+        data = cc.load_dataset("cifar10", profile="full", subset=False, download=False, verbose=False)
+    except (cc.DataNotFoundError, cc.DataError, cc.ConfigError):
+        data = cc.data.synthetic_dataset("cifar10", n, 10)
+    x = cc.scale_pixels(data.x_train[:n])
+    y = data.y_train[:n].astype("int64")
+    return x, y, data.source
+
+
+def build(model_name: str):
+    """R1 or M3 as the lessons build them, compiled as the lessons compile them (sparse labels here)."""
+    import keras
+
+    from cifar_course import models
+
+    if model_name == "r1":
+        model = models.r1()
+        model.compile(optimizer=keras.optimizers.Adam(),
+                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    else:
+        model = models.m3()
+        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.001),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def measure(model_name: str, x, y, batch: int, pipeline: str, precision: str, repeats: int) -> dict:
+    """Images/s of each timed epoch (after one warm-up epoch) for one configuration."""
+    import keras
+    import tensorflow as tf
+
+    from cifar_course import EpochTimer
+
+    keras.backend.clear_session()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16" if precision == "bf16" else "float32")
+    keras.utils.set_random_seed(0)
+    model = build(model_name)
+    timer = EpochTimer(len(x))
+    if pipeline == "tf.data":
+        ds = (tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=0)
+              .batch(batch).prefetch(tf.data.AUTOTUNE))
+        hist = model.fit(ds, epochs=1 + repeats, shuffle=False, verbose=0, callbacks=[timer])
+    else:
+        hist = model.fit(x, y, batch_size=batch, epochs=1 + repeats, shuffle=True, verbose=0, callbacks=[timer])
+    keras.mixed_precision.set_global_policy("float32")
+    ips = hist.history["images_per_second"][1:]
+    return {"model": model_name.upper(), "batch": batch, "pipeline": pipeline, "precision": precision,
+            "images_per_second": [round(v, 1) for v in ips], "median": round(statistics.median(ips), 1),
+            "warmup_seconds": round(hist.history["epoch_seconds"][0], 2),
+            "final_loss": round(float(hist.history["loss"][-1]), 4)}
+
+
+def grid(batches: list[int], bf16: bool) -> list[tuple[int, str, str]]:
+    configs = [(b, p, "float32") for p in ("numpy", "tf.data") for b in batches]
+    if bf16:
+        configs += [(b, "tf.data", "bf16") for b in batches]
+    return configs
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--models", nargs="+", default=["r1", "m3"], choices=["r1", "m3"])
+    parser.add_argument("--batches", nargs="+", type=int, default=[32, 64, 128])
+    parser.add_argument("--images", type=int, default=9600, help="images per timed epoch (default 9600: 300 steps at 32)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed epochs per configuration (median reported)")
+    parser.add_argument("--rounds", type=int, default=1, help="go through the whole grid this many times")
+    parser.add_argument("--no-bf16", action="store_true", help="skip mixed_bfloat16")
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+
+    import keras
+    import tensorflow as tf
+
+    info = {**cpu_flags(), "tensorflow": tf.__version__, "keras": keras.__version__,
+            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+            "load_average_start": os.getloadavg(), "images": args.images, "repeats": args.repeats}
+    x, y, source = load_arrays(args.images)
+    info["data"] = source
+    print(json.dumps(info), flush=True)
+    results = []
+    for round_ in range(args.rounds):
+        for model_name in args.models:
+            for batch, pipeline, precision in grid(args.batches, not args.no_bf16):
+                start = time.perf_counter()
+                r = measure(model_name, x, y, batch, pipeline, precision, args.repeats)
+                r["round"] = round_
+                r["load_average"] = round(os.getloadavg()[0], 2)
+                results.append(r)
+                print(f"{r['model']} batch {batch:>3} {pipeline:>7} {precision:>7}: median {r['median']:>7.1f} img/s "
+                      f"(epochs {r['images_per_second']}, warm-up {r['warmup_seconds']} s, load {r['load_average']}, "
+                      f"{time.perf_counter() - start:.0f} s)", flush=True)
+    print("\nmodel | batch | input | precision | images/s (median of all timed epochs) | vs float32 numpy batch 32")
+    for model_name in args.models:
+        rows = [r for r in results if r["model"] == model_name.upper()]
+        base = None
+        for batch, pipeline, precision in grid(args.batches, not args.no_bf16):
+            ips = [v for r in rows if (r["batch"], r["pipeline"], r["precision"]) == (batch, pipeline, precision)
+                   for v in r["images_per_second"]]
+            med = statistics.median(ips)
+            base = base or med
+            print(f"{model_name.upper()} | {batch} | {pipeline} | {precision} | {med:.0f} | {med / base:.2f}x")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"info": info, "results": results}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
