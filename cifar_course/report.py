@@ -58,6 +58,13 @@ def _reference_text(ref: dict | None) -> tuple[str, str]:
     return ", ".join(reported) or "-", measured
 
 
+def _per_epoch(run: dict) -> str | None:
+    seconds, epochs = run.get("train_seconds"), run.get("epochs")
+    if not isinstance(seconds, (int, float)) or not isinstance(epochs, int) or epochs <= 0 or seconds <= 0:
+        return None
+    return f"{seconds / epochs:.1f}"
+
+
 def run_rows(runs: list[dict]) -> list[list]:
     """One table row per saved run, with the reference numbers beside it."""
     rows = []
@@ -67,14 +74,15 @@ def run_rows(runs: list[dict]) -> list[list]:
         rows.append([
             Path(r.get("run", "")).name, r.get("lesson"), r.get("model"),
             f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"),
-            r.get("epochs"), r.get("train_seconds"), f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
+            r.get("epochs"), r.get("train_seconds"), _per_epoch(r),
+            f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
             _pct(r.get("val_accuracy")), _pct(r.get("test_accuracy")), data_kind(r), r.get("profile"),
             r.get("machine"), reported, measured,
         ])
     return rows
 
 
-RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "images/s", "val acc", "test acc",
+RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "val acc", "test acc",
                "data", "profile", "machine", "reference (published)", "reference (JPEG copy, 2 cores)"]
 
 

@@ -47,7 +47,7 @@ def test_report_markdown_and_chart(tmp_path, capsys):
     rows = [l for l in md.splitlines() if l.startswith("| 0")]
     assert len(rows) == 4  # every saved run, none of the other folders
     r1 = next(l for l in rows if "02_R1_20260102-100000" in l)
-    for expected in ("R1_baseline", "122,570", "3,322", "68.1%", "JPEG copy", "full", "2 CPU cores",
+    for expected in ("R1_baseline", "122,570", "| 15.0 |", "3,322", "68.1%", "JPEG copy", "full", "2 CPU cores",
                      "70.3% test", "67.4% test, 298 s"):
         assert expected in r1, expected
     m3 = next(l for l in rows if "M3_deeper_cnn" in l)
