@@ -1,0 +1,166 @@
+"""Lesson 01 in a real browser: JupyterLab on localhost, driven by headless Chromium through Playwright.
+
+Runs all cells in the smoke profile, then checks that no cell has an error output and that a figure rendered
+as an image. Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/cifar-course-artifacts).
+Skipped, with the reason, when Playwright or Chromium is missing (.ci/browser-deps.sh installs both);
+deselect with ``-m "not browser"``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parents[1]
+LESSON = "01_data_exploration.ipynb"
+ENV_AT_START = dict(os.environ)  # before the per-test fixtures point data, cache and Keras at empty folders
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+RUN_TIMEOUT_S = 150
+
+
+def chromium_path() -> str | None:
+    """$CHROMIUM, else the first Chromium or Chrome on PATH."""
+    if os.environ.get("CHROMIUM"):
+        return os.environ["CHROMIUM"]
+    names = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+    return next((found for found in map(shutil.which, names) if found), None)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get_json(url: str):
+    with urllib.request.urlopen(url, timeout=5) as reply:
+        return json.load(reply)
+
+
+@pytest.fixture
+def lab(tmp_path):
+    """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/ (the committed files are never touched)."""
+    pytest.importorskip("jupyterlab", reason="JupyterLab is not installed: pip install -e '.[course]'")
+    root = tmp_path / "notebooks"
+    shutil.copytree(REPO / "notebooks", root, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "runs"))
+    nb = json.loads((root / LESSON).read_text())
+    nb.setdefault("metadata", {})["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    (root / LESSON).write_text(json.dumps(nb))
+    settings = tmp_path / "lab-settings" / "@jupyterlab" / "notebook-extension"
+    settings.mkdir(parents=True)
+    (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')  # every cell in the page
+    (tmp_path / "config" / "labconfig").mkdir(parents=True)  # no "Jupyter news?" pop-up over the screenshot
+    (tmp_path / "config" / "labconfig" / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
+    env = {**ENV_AT_START, "COURSE_PROFILE": "smoke", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+           "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "IPYTHONDIR": str(tmp_path / "ipython")}
+    env.setdefault("CIFAR_COURSE_OFFLINE", "1")  # never wait on a download from inside the browser test
+    env.pop("MPLBACKEND", None)  # as for a student: figures show inline (the test harness sets Agg)
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(tmp_path / "jupyterlab.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+         f"--LabApp.user_settings_dir={tmp_path / 'lab-settings'}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
+         "--ServerApp.terminals_enabled=False", *(["--allow-root"] if os.geteuid() == 0 else [])],
+        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if server.poll() is not None:
+                pytest.fail(f"JupyterLab exited: {(tmp_path / 'jupyterlab.log').read_text()[-3000:]}")
+            try:
+                _get_json(f"{base}/api/status?token={token}")
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("JupyterLab did not answer within 60 s")
+        yield {"base": base, "token": token, "root": root, "log": tmp_path / "jupyterlab.log"}
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)  # the server stops its kernels on SIGTERM
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+        log.close()
+
+
+def _menu(page, menu: str, item: str) -> None:
+    """Click a menu of JupyterLab's menu bar, then one of its items, as a student would."""
+    page.locator(".lm-MenuBar-item", has_text=menu).first.click()
+    label = page.locator(".lm-Menu-itemLabel", has_text=re.compile(rf"^{re.escape(item)}$"))
+    page.locator(".lm-Menu-item").filter(has=label).first.click()
+
+
+def _kernel_busy(lab) -> bool:
+    kernels = _get_json(f"{lab['base']}/api/kernels?token={lab['token']}")
+    return not kernels or any(k["execution_state"] != "idle" for k in kernels)
+
+
+def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(lab, capsys):
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: run .ci/browser-deps.sh "
+                                                                 "(pip install playwright)")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is missing: run .ci/browser-deps.sh (apt-get install chromium) or set CHROMIUM=/path")
+    artifacts = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / "lesson01-jupyterlab.png"
+    started = time.monotonic()
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        browser = pw.chromium.launch_persistent_context(profile, executable_path=executable, headless=True,
+                                                        args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        try:
+            page.goto(f"{lab['base']}/lab/tree/{LESSON}?reset&token={lab['token']}")
+            page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
+            deadline = started + RUN_TIMEOUT_S
+            while _kernel_busy(lab):  # the kernel starts, then goes idle
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.5)
+            _menu(page, "Run", "Run All Cells")
+            page.wait_for_timeout(1000)
+            quiet = 0
+            while quiet < 3:  # idle, with no cell waiting ([*]), three polls in a row
+                assert time.monotonic() < deadline, f"lesson 01 did not finish within {RUN_TIMEOUT_S} s"
+                waiting = page.locator(".jp-InputArea-prompt", has_text="*").count()
+                quiet = quiet + 1 if not waiting and not _kernel_busy(lab) else 0
+                time.sleep(0.5)
+            _menu(page, "File", "Save Notebook")
+            page.wait_for_timeout(1500)
+            images = page.locator(".jp-OutputArea-output img")
+            rendered = [images.nth(i).evaluate("img => img.naturalWidth * img.naturalHeight")
+                        for i in range(images.count())]
+            if rendered:  # the screenshot shows the largest figure (the image grid)
+                images.nth(rendered.index(max(rendered))).scroll_into_view_if_needed()
+        finally:
+            page.screenshot(path=str(shot))
+            browser.close()
+    with capsys.disabled():
+        print(f"\nbrowser test: lesson 01 ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
+    saved = json.loads((lab["root"] / LESSON).read_text())
+    code = [c for c in saved["cells"] if c["cell_type"] == "code"]
+    errors = [f"code cell {i} ({''.join(c['source'])[:60]!r}): {o.get('ename')}: {o.get('evalue')}"
+              for i, c in enumerate(code, 1) for o in c["outputs"] if o["output_type"] == "error"]
+    assert not errors, "\n".join(errors)
+    assert all(c["execution_count"] for c in code), "some cells did not run (see the screenshot)"
+    assert any("image/png" in o.get("data", {}) for c in code for o in c["outputs"]), "no cell output an image"
+    assert rendered and max(rendered) > 0, "no image rendered in the browser"
