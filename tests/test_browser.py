@@ -53,6 +53,17 @@ def _get_json(url: str):
 
 
 @pytest.fixture
+def browser():
+    """Playwright's sync API and the Chromium to drive, or a skip that says what is missing."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: run .ci/browser-deps.sh "
+                                                                 "(pip install playwright)")
+    executable = chromium_path()
+    if executable is None:
+        pytest.skip("Chromium is missing: run .ci/browser-deps.sh (apt-get install chromium) or set CHROMIUM=/path")
+    return sync_api, executable
+
+
+@pytest.fixture
 def lab(tmp_path):
     """A JupyterLab server on 127.0.0.1 serving a copy of notebooks/ (the committed files are never touched)."""
     pytest.importorskip("jupyterlab", reason="JupyterLab is not installed: pip install -e '.[course]'")
@@ -115,12 +126,8 @@ def _kernel_busy(lab) -> bool:
     return not kernels or any(k["execution_state"] != "idle" for k in kernels)
 
 
-def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(lab, capsys):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: run .ci/browser-deps.sh "
-                                                                 "(pip install playwright)")
-    executable = chromium_path()
-    if executable is None:
-        pytest.skip("Chromium is missing: run .ci/browser-deps.sh (apt-get install chromium) or set CHROMIUM=/path")
+def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsys):  # browser first: skip early
+    sync_api, executable = browser
     artifacts = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
     artifacts.mkdir(parents=True, exist_ok=True)
     shot = artifacts / "lesson01-jupyterlab.png"
