@@ -10,7 +10,7 @@ from .config import (PROFILES, ConfigError, Profile, get_profile, machine, runs_
                      setup, versions)
 from .data import (DATASETS, DataError, Dataset, DataNotFoundError, load_dataset, one_hot, scale_pixels,
                    split_validation, stratified_subset)
-from .training import (EpochTimer, latest_run, list_runs, load_history, load_model, new_run, print_accuracy,
+from .training import (EpochTimer, interrupted_runs, latest_run, list_runs, load_history, load_model, new_run, print_accuracy,
                        save_run, training_callbacks)
 
 __version__ = "0.1.0"
