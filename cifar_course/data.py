@@ -523,6 +523,10 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: 
     if not 0 < fraction < 1:
         raise ConfigError(f"fraction must be between 0 and 1, got {fraction}.")
     labels = y.argmax(axis=1) if y.ndim == 2 else y
+    classes, n_val = len(np.unique(labels)), int(np.ceil(fraction * len(labels)))
+    if n_val < classes or len(labels) - n_val < classes:
+        raise DataError(f"A {fraction:.0%} validation split of {len(labels)} images cannot hold all {classes} classes "
+                        f"on both sides: use a larger fraction or more images (e.g. the quick profile).")
     x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=fraction, stratify=labels, random_state=seed)
     return (x_tr, y_tr), (x_val, y_val)
 

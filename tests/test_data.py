@@ -221,3 +221,9 @@ def test_malicious_pickle_is_refused(tmp_path):
     with pytest.raises(cc.DataError, match=r"Refused to unpickle (posix|os)\.system"):
         cc.load_dataset("cifar10", tmp_path / "d")
     assert not os.path.exists("/tmp/cifar-course-pwned")
+
+
+def test_validation_split_too_small_for_the_classes_is_a_clear_error():
+    y = np.arange(200) % 100
+    with pytest.raises(cc.DataError, match="cannot hold all 100 classes"):
+        cc.split_validation(np.zeros((200, 1)), y, 0.1)
