@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 
 def show_images(images, labels, class_names, n_rows: int = 5, n_cols: int = 5, predictions=None,
@@ -40,6 +41,7 @@ def plot_history(history, title: str = ""):
         if f"val_{key}" in hist:
             ax.plot(epochs, hist[f"val_{key}"], "o-", label="validation")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -48,13 +50,15 @@ def plot_history(history, title: str = ""):
     return fig
 
 
-def compare_histories(histories: dict, key: str = "val_accuracy"):
+def compare_histories(histories: dict, key: str = "val_accuracy", title: str = ""):
     """One curve per run for one metric (e.g. validation accuracy of M1, M2, M3)."""
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, history in histories.items():
         hist = getattr(history, "history", history)
         ax.plot(np.arange(1, len(hist[key]) + 1), hist[key], "o-", label=name)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(title)
     ax.set_ylabel(key.replace("_", " "))
     ax.grid(alpha=0.3)
     ax.legend()
@@ -92,17 +96,21 @@ def confusion_heatmap(matrix, class_names, normalize: bool = False, title: str =
 
 
 def reliability_diagram(bin_confidence, bin_accuracy, bin_count, title: str = "Reliability diagram"):
-    """Confidence against accuracy per bin; a perfectly calibrated model lies on the diagonal."""
-    fig, ax = plt.subplots(figsize=(5, 5))
+    """Confidence against accuracy per bin (calibrated = on the diagonal), with how many images each bin holds."""
+    fig, (ax, ax_count) = plt.subplots(2, 1, figsize=(5, 6.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
     keep = np.asarray(bin_count) > 0
     ax.plot(np.asarray(bin_confidence)[keep], np.asarray(bin_accuracy)[keep], "o-", label="model")
-    ax.set_xlabel("predicted probability (confidence)")
     ax.set_ylabel("fraction correct")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.legend()
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left")
     ax.set_title(title)
+    n_bins = len(bin_count)
+    ax_count.bar((np.arange(n_bins) + 0.5) / n_bins, bin_count, width=0.9 / n_bins, color="tab:gray")
+    ax_count.set_xlabel("predicted probability (confidence)")
+    ax_count.set_ylabel("images")
     fig.tight_layout()
     return fig
 
@@ -148,6 +156,7 @@ def grouped_bars(table, title: str = "", ylabel: str = "", fmt: str = "{:.2f}"):
                      fontsize=7)
     ax.set_title(title)
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.set_xlabel("")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(table.columns), frameon=False)
     ax.figure.tight_layout()
     return ax.figure
