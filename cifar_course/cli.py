@@ -23,13 +23,13 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from .config import PROFILES, ConfigError, cache_dir, get_profile
-from .data import (DATASETS, IMAGE_SUFFIXES, DataError, DataNotFoundError, data_root, describe_sources,
+from .data import (DATASETS, DEFAULT_DATA_DIR, IMAGE_SUFFIXES, DataError, DataNotFoundError, data_root, describe_sources,
                    keras_cache_dir, load_dataset)
 from .runner import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, discover_lessons,
                      find_notebooks_dir, model_runs_dir, results_table, run_course, select_lessons)
 
 PROG = "cifar-course"
-DEFAULT_DATA_HOME = "~/cifar-course-data"
+DEFAULT_DATA_HOME = str(DEFAULT_DATA_DIR)
 # published checksums of the official files (the same ones keras.datasets checks)
 KNOWN_SHA256 = {
     "cifar-10-python.tar.gz": "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce",

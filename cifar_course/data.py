@@ -417,11 +417,15 @@ def _validate(ds: Dataset) -> Dataset:
     return ds
 
 
+DEFAULT_DATA_DIR = Path("~/cifar-course-data")  # where `cifar-course data import` puts data by default
+
+
 def data_root(data_dir: str | Path | None = None) -> Path | None:
-    """The course data folder: the argument, else $CIFAR_COURSE_DATA, else None. It must exist."""
+    """The course data folder: the argument, else $CIFAR_COURSE_DATA, else ~/cifar-course-data if it exists."""
     given = data_dir if data_dir is not None else os.environ.get("CIFAR_COURSE_DATA")
     if not given:
-        return None
+        default = DEFAULT_DATA_DIR.expanduser()
+        return default if default.is_dir() else None
     root = Path(given).expanduser()
     if not root.is_dir():
         setting = "data_dir" if data_dir is not None else "CIFAR_COURSE_DATA"

@@ -18,7 +18,8 @@ def isolated(tmp_path, monkeypatch):
     """Every test gets its own empty data, cache, Keras and runs folders, no network and the smoke profile."""
     import cifar_course.config as config
 
-    for var, sub in (("CIFAR_COURSE_CACHE", "cache"), ("KERAS_HOME", "keras"), ("CIFAR_COURSE_RUNS", "runs")):
+    for var, sub in (("CIFAR_COURSE_CACHE", "cache"), ("KERAS_HOME", "keras"), ("CIFAR_COURSE_RUNS", "runs"),
+                     ("HOME", "home")):  # HOME: so ~/cifar-course-data is the test's own
         (tmp_path / sub).mkdir()
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.delenv("CIFAR_COURSE_DATA", raising=False)

@@ -227,3 +227,12 @@ def test_validation_split_too_small_for_the_classes_is_a_clear_error():
     y = np.arange(200) % 100
     with pytest.raises(cc.DataError, match="cannot hold all 100 classes"):
         cc.split_validation(np.zeros((200, 1)), y, 0.1)
+
+
+def test_default_data_folder_is_found_without_setting(tmp_path, tiny_cifar10_archive):
+    assert cc.data.data_root() is None  # no ~/cifar-course-data yet
+    home_data = tmp_path / "home" / "cifar-course-data"
+    home_data.mkdir()
+    (tiny_cifar10_archive.parent).rename(home_data / "cifar10")
+    ds = cc.load_dataset("cifar10", subset=False)
+    assert len(ds.x_train) == 100 and str(home_data) in ds.source
