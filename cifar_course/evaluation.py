@@ -107,7 +107,7 @@ def best_run(runs: list[dict], *, lesson: str = "05", dataset: str = "cifar10", 
 
 
 def comparison_table(runs: list[dict], profile: str | None = None, dataset: str = "cifar10", synthetic: bool = False):
-    """Per reference model: this course's latest test accuracy beside the tutorial's and the measured reference."""
+    """Per reference model: this course's latest run (size, time, test accuracy) beside the reference numbers."""
     import pandas as pd
 
     from .reference import REFERENCE
@@ -121,7 +121,10 @@ def comparison_table(runs: list[dict], profile: str | None = None, dataset: str 
     rows = []
     for ref in REFERENCE:
         mine = latest.get(ref["model"], {})
-        rows.append({"model": ref["model"], "lesson": ref["lesson"],
+        seconds = (mine.get("train_seconds") or 0) + (mine.get("feature_seconds") or 0) if mine else None
+        rows.append({"model": ref["model"], "lesson": ref["lesson"], "params": mine.get("params"),
+                     "epochs": mine.get("epochs"), "train_seconds": seconds,
+                     "reference epochs": ref["epochs"], "reference seconds": ref["measured_seconds"],
                      "this course": mine.get("test_accuracy"),
                      "reference code, JPEG copy": ref["measured_jpeg_test"],
                      "tutorial (reported)": ref["reported_test"] or ref["reported_val"]})

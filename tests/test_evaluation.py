@@ -113,6 +113,8 @@ def test_runs_best_run_and_comparison(tmp_path):
     comparison = evaluation.comparison_table(runs, profile="quick")
     assert comparison.loc["M3", "this course"] == 0.62  # the latest M3 run
     assert comparison.loc["M4", "this course"] == 0.55
+    assert comparison.loc["M4", "train_seconds"] == 15.0 and comparison.loc["M4", "reference epochs"] == 10
+    assert comparison.loc["M3", "reference seconds"] == 644
     assert np.isnan(comparison.loc["R1", "this course"])  # R1's only run was on synthetic data
     assert evaluation.comparison_table(runs, synthetic=True).loc["R1", "this course"] == 0.9
     assert comparison.loc["M3", "tutorial (reported)"] == 0.784
