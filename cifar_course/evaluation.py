@@ -65,10 +65,10 @@ def most_confident_mistakes(probabilities, y_true, top: int = 12) -> np.ndarray:
 # --------------------------------------------------------------------------- comparing saved runs
 def reference_key(model_name: str) -> str | None:
     """The reference model a run reproduces ('M3_deeper_cnn' -> 'M3'), or None."""
-    from .reference import REFERENCE
+    from .reference import reference_for
 
-    key = str(model_name).split("_")[0]
-    return key if key in {r["model"] for r in REFERENCE} else None
+    ref = reference_for(str(model_name))
+    return ref["model"] if ref else None
 
 
 def runs_table(runs: list[dict]):

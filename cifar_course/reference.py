@@ -18,6 +18,14 @@ REFERENCE = [
 ]
 
 
+def reference_for(model: str | None) -> dict | None:
+    """The reference entry of a run's model: 'R1' matches 'R1' and 'R1_baseline'; None for other models."""
+    for ref in REFERENCE:
+        if model and (model == ref["model"] or model.startswith(ref["model"] + "_")):
+            return ref
+    return None
+
+
 def reference_table():
     """The reference numbers as a pandas DataFrame."""
     import pandas as pd

@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .reference import REFERENCE
+from .reference import REFERENCE, reference_for
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -16,16 +16,6 @@ def markdown_table(headers: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(cell(h) for h in headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def reference_for(model: str | None) -> dict | None:
-    """The reference entry of a run's model: 'R1' matches 'R1' and 'R1_baseline'."""
-    if not model:
-        return None
-    for ref in REFERENCE:
-        if model == ref["model"] or model.startswith(ref["model"] + "_"):
-            return ref
-    return None
 
 
 def _pct(value) -> str:
