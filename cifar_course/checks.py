@@ -271,3 +271,61 @@ def check_confident_accuracy(answer, probabilities, y_true, threshold: float = 0
         raise CheckFailed("that is the fraction of predictions that are confident, not the fraction of them that are right.")
     raise CheckFailed(f"expected a fraction between 0 and 1: of the predictions with probability >= {threshold}, "
                       "the share whose predicted class is the actual class.")
+
+
+def check_batchnorm_params(answer, plain_params: int, channels: list[int]) -> bool:
+    """Parameters after adding BatchNormalization to convolutions that drop their biases: +3 per channel."""
+    if not _answered(answer, "bn_params"):
+        return False
+    n = int(sum(channels))
+    expected = plain_params - n + 4 * n
+    if answer == expected:
+        return _ok(f"{n} channels: minus {n} conv biases, plus 4 x {n} (gamma, beta, moving mean, moving variance) "
+                   f"= {expected:,} ({2 * n} of the new numbers are trained, {2 * n} are running statistics).")
+    if answer == plain_params + 4 * n:
+        raise CheckFailed("the four numbers per channel are right, but the convolutions before BatchNormalization "
+                          f"no longer have biases (use_bias=False): subtract those {n} biases.")
+    if answer in (plain_params + n, plain_params + 2 * n):
+        raise CheckFailed("count the moving mean and moving variance too: they are not trained, but they are part "
+                          "of the layer and of count_params() (4 numbers per channel, not 2).")
+    if answer == plain_params:
+        raise CheckFailed("BatchNormalization has parameters of its own: 4 per channel.")
+    raise CheckFailed(f"{answer:,} is not it. Add 4 numbers per BatchNormalization channel ({n} channels in all) and "
+                      "remove one bias per filter from the convolutions that now have use_bias=False.")
+
+
+def _last_epoch(history) -> tuple[float, float]:
+    hist = getattr(history, "history", history)
+    return float(hist["val_accuracy"][-1]), float(hist["accuracy"][-1]) - float(hist["val_accuracy"][-1])
+
+
+def check_ablation_prediction(prediction, with_it, without_it, ingredient: str, tolerance: float = 0.005) -> bool:
+    """Compare a prediction {"val_accuracy": higher/lower/about the same, "gap": larger/smaller/about the same}
+    about removing ``ingredient`` with what two training histories show (last epoch). A wrong guess is not an error."""
+    if not _answered(prediction, "my_prediction"):
+        return False
+    allowed = {"val_accuracy": ("higher", "lower", "about the same"), "gap": ("larger", "smaller", "about the same")}
+    if not isinstance(prediction, dict) or set(prediction) != set(allowed):
+        raise CheckFailed('my_prediction must be a dict with two keys, e.g. {"val_accuracy": "lower", "gap": "larger"}.')
+    for key, words in allowed.items():
+        if prediction[key] not in words:
+            raise CheckFailed(f"my_prediction[{key!r}] is {prediction[key]!r}; choose one of {', '.join(map(repr, words))}.")
+    val_with, gap_with = _last_epoch(with_it)
+    val_without, gap_without = _last_epoch(without_it)
+
+    def verdict(delta: float, up: str, down: str) -> str:
+        return "about the same" if abs(delta) < tolerance else up if delta > 0 else down
+
+    happened = {"val_accuracy": verdict(val_without - val_with, "higher", "lower"),
+                "gap": verdict(gap_without - gap_with, "larger", "smaller")}
+    print(f"without {ingredient}: validation accuracy {val_without:.4f} (with it {val_with:.4f}), "
+          f"train-validation gap {gap_without:+.4f} (with it {gap_with:+.4f})")
+    right = 0
+    for key in allowed:
+        hit = prediction[key] == happened[key]
+        right += hit
+        print(f"  {key}: you predicted {prediction[key]!r}, it was {happened[key]!r}"
+              f"{' - right' if hit else ' - not this time'}")
+    print(f"{right} of 2 predictions matched. One short run is one sample: differences under a point can flip with "
+          "the seed, so judge the direction of large effects, not the decimals.")
+    return right == 2

@@ -75,3 +75,29 @@ def test_predict_with_flip_averages_both_views():
 
 def test_cpu_has_bf16_is_a_bool():
     assert isinstance(modern.cpu_has_bf16(), bool)
+
+
+def test_check_batchnorm_params_counts_four_per_channel_minus_biases(capsys):
+    from cifar_course import checks
+
+    assert checks.check_batchnorm_params(None, 1000, [4, 8]) is False
+    assert checks.check_batchnorm_params(1000 - 12 + 48, 1000, [4, 8])
+    with pytest.raises(checks.CheckFailed, match="biases"):
+        checks.check_batchnorm_params(1000 + 48, 1000, [4, 8])
+    with pytest.raises(checks.CheckFailed, match="moving"):
+        checks.check_batchnorm_params(1000 + 24, 1000, [4, 8])
+
+
+def test_check_ablation_prediction_compares_with_the_histories(capsys):
+    from cifar_course import checks
+
+    with_it = {"accuracy": [0.5, 0.70], "val_accuracy": [0.5, 0.68]}
+    without = {"accuracy": [0.6, 0.90], "val_accuracy": [0.5, 0.62]}
+    assert checks.check_ablation_prediction(None, with_it, without, "augmentation") is False
+    assert checks.check_ablation_prediction({"val_accuracy": "lower", "gap": "larger"}, with_it, without, "augmentation")
+    assert not checks.check_ablation_prediction({"val_accuracy": "higher", "gap": "larger"}, with_it, without, "x")
+    assert "it was 'lower'" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match="choose one of"):
+        checks.check_ablation_prediction({"val_accuracy": "down", "gap": "larger"}, with_it, without, "x")
+    with pytest.raises(checks.CheckFailed, match="two keys"):
+        checks.check_ablation_prediction("lower", with_it, without, "x")
