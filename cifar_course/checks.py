@@ -139,8 +139,9 @@ def check_confusion_matrix(matrix, y_true, y_pred, num_classes: int) -> bool:
     """A confusion matrix of counts: row = actual class, column = predicted class."""
     if not _answered(matrix, "my_matrix"):
         return False
-    expected = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(expected, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    from .evaluation import confusion_matrix
+
+    expected = confusion_matrix(y_true, y_pred, num_classes)
     mine = np.asarray(matrix)
     if mine.shape != expected.shape:
         raise CheckFailed(f"the matrix has shape {mine.shape}, expected {expected.shape} (one row and column per class).")

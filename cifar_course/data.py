@@ -297,16 +297,21 @@ def _tree_cache_path(root: Path, name: str) -> Path:
     return cache_dir() / f"{name}-{hashlib.sha1('|'.join(stamp).encode()).hexdigest()[:12]}.npz"
 
 
-def _save_cache(ds: Dataset, path: Path) -> None:
-    """Write the decoded arrays atomically (temporary file, then rename)."""
+def save_npz_atomic(path: Path, **arrays) -> None:
+    """Write an .npz atomically (temporary file, then rename): an interrupted write leaves nothing a later run trusts."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # one per process: two notebooks may write at once
     try:
-        np.savez(tmp, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test, y_test=ds.y_test,
-                 class_names=np.array(ds.class_names), source=np.array(ds.source), cache_version=CACHE_VERSION)
+        np.savez(tmp, **arrays)
         os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)  # an interrupted write leaves nothing behind
+        tmp.unlink(missing_ok=True)
+
+
+def _save_cache(ds: Dataset, path: Path) -> None:
+    """Cache the decoded arrays of a data set."""
+    save_npz_atomic(path, x_train=ds.x_train, y_train=ds.y_train, x_test=ds.x_test, y_test=ds.y_test,
+                    class_names=np.array(ds.class_names), source=np.array(ds.source), cache_version=CACHE_VERSION)
 
 
 def _from_image_tree_cached(root: Path, name: str) -> Dataset:

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 
 from .config import cache_dir
+from .data import save_npz_atomic
 
 FEATURE_CACHE_VERSION = 1
 
@@ -63,10 +63,7 @@ def extract_features(base, x, batch_size: int = 256, cache: bool = True,
              for i in tqdm(range(0, len(x), batch_size), desc=desc, unit="batch", mininterval=2)]
     features, seconds = np.concatenate(parts), time.perf_counter() - start
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.stem + f".tmp{os.getpid()}.npz")
-        np.savez(tmp, features=features, seconds=seconds, version=FEATURE_CACHE_VERSION)
-        os.replace(tmp, path)  # atomic: a half-written file is never picked up
+        save_npz_atomic(path, features=features, seconds=seconds, version=FEATURE_CACHE_VERSION)
     size = f", cached in {path} ({features.nbytes / 2**20:.0f} MiB)" if path is not None else ""
     print(f"{desc}: computed {features.shape} in {seconds:.1f} s{size}")
     return features, seconds
