@@ -127,8 +127,43 @@ def machine() -> str:
     return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
 
 
-def setup(seed: int = 42, dataset: str = "cifar10") -> Profile:
-    """Run at the top of every lesson: check versions, print profile and data source, fix seeds."""
+def cpu_has_bf16() -> bool:
+    """True when this CPU has native bfloat16 instructions (Linux flags avx512_bf16 or amx_bf16)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+PRECISIONS = ("auto", "float32", "mixed_bfloat16")
+
+
+def set_precision(default: str = "float32") -> str:
+    """Set Keras's compute precision: $CIFAR_COURSE_PRECISION if set, else ``default``; returns the policy.
+
+    'auto' picks mixed_bfloat16 on a CPU with bfloat16 instructions and float32 everywhere else (on CPUs
+    without them bfloat16 is slower; on a GPU mixed_float16 would be the one to try).
+    """
+    import keras
+
+    env = os.environ.get("CIFAR_COURSE_PRECISION")
+    where = "environment variable CIFAR_COURSE_PRECISION" if env else "argument"
+    key = (env or default).strip().lower()
+    if key not in PRECISIONS:
+        raise ConfigError(f"Unknown precision {key!r} ({where}). Valid: {', '.join(PRECISIONS)}. "
+                          "Example: CIFAR_COURSE_PRECISION=float32 jupyter lab")
+    if key == "auto":
+        import tensorflow as tf
+
+        key = "mixed_bfloat16" if cpu_has_bf16() and not tf.config.list_physical_devices("GPU") else "float32"
+    keras.mixed_precision.set_global_policy(key)
+    return key
+
+
+def setup(seed: int = 42, dataset: str = "cifar10", precision: str = "float32") -> Profile:
+    """Run at the top of every lesson: check versions, print profile, data source and precision, fix seeds."""
     from .data import describe_sources
 
     problems = check_versions()
@@ -140,6 +175,9 @@ def setup(seed: int = 42, dataset: str = "cifar10") -> Profile:
     print(f"Profile: {profile.name} ({profile.purpose})")
     print(f"Data: {describe_sources(dataset)}")
     print(f"Runs are saved under: {runs_dir()}")
+    policy = set_precision(precision)
+    print(f"Precision: {policy} (bfloat16 instructions on this CPU: {cpu_has_bf16()}; "
+          "CIFAR_COURSE_PRECISION=float32|mixed_bfloat16|auto overrides it)")
     set_seeds(seed)
     print(f"Seeds fixed to {seed}.")
     return profile

@@ -107,19 +107,20 @@ def best_run(runs: list[dict], *, lesson: str = "05", dataset: str = "cifar10", 
 
 
 def comparison_table(runs: list[dict], profile: str | None = None, dataset: str = "cifar10", synthetic: bool = False):
-    """Per reference model: this course's latest run (size, time, test accuracy) beside the reference numbers."""
+    """Per reference model (then lesson 07's): the course's latest run (size, time, test accuracy) beside the references."""
     import pandas as pd
 
-    from .reference import REFERENCE
+    from .reference import COURSE_MODELS, REFERENCE
 
+    own = {m["model"] for m in COURSE_MODELS}
     latest = {}
     for r in runs:  # runs come oldest first, so later ones win
-        key = reference_key(r.get("model", ""))
+        key = reference_key(r.get("model", "")) or (r.get("model") if r.get("model") in own else None)
         if (key and r.get("dataset") == dataset and bool(r.get("synthetic_data")) == synthetic
                 and (profile is None or r.get("profile") == profile)):
             latest[key] = r
     rows = []
-    for ref in REFERENCE:
+    for ref in REFERENCE + COURSE_MODELS:
         mine = latest.get(ref["model"], {})
         seconds = (mine.get("train_seconds") or 0) + (mine.get("feature_seconds") or 0) if mine else None
         rows.append({"model": ref["model"], "lesson": ref["lesson"], "params": mine.get("params"),

@@ -3,15 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def cpu_has_bf16() -> bool:
-    """True when this CPU has native bfloat16 instructions (Linux flags avx512_bf16 or amx_bf16)."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+from .config import cpu_has_bf16  # noqa: F401  (lesson 07 calls it as cc.modern.cpu_has_bf16)
 
 
 def flip_and_crop(images, pad: int = 4, seed: int | None = None):

@@ -17,6 +17,13 @@ REFERENCE = [
      "reported_val": 0.794, "measured_jpeg_test": None, "measured_seconds": None},
 ]
 
+# Models the course adds beyond the references: comparison tables show them after the reference models,
+# with no reference numbers beside them.
+COURSE_MODELS = [
+    {"model": "modern_cnn", "lesson": "07", "epochs": None, "reported_test": None, "reported_val": None,
+     "measured_jpeg_test": None, "measured_seconds": None},
+]
+
 
 def reference_for(model: str | None) -> dict | None:
     """The reference entry of a run's model: 'R1' matches 'R1' and 'R1_baseline'; None for other models."""

@@ -31,8 +31,8 @@ def fingerprint(*arrays) -> str:
 
 
 def feature_cache_path(base, x) -> Path:
-    """Where the features of ``x`` through ``base`` are cached, keyed by the base's weights and by the data."""
-    return cache_dir() / "features" / f"{base.name}-{fingerprint(*base.get_weights(), x)}.npz"
+    """Where the features of ``x`` through ``base`` are cached, keyed by the base's weights, precision and data."""
+    return cache_dir() / "features" / f"{base.name}-{base.dtype_policy.name}-{fingerprint(*base.get_weights(), x)}.npz"
 
 
 def _load_cached(path: Path) -> tuple[np.ndarray, float] | None:

@@ -80,3 +80,41 @@ def test_setup_prints_profile_and_data_source(capsys, tmp_path, monkeypatch):
     assert profile.name == "smoke"
     assert "Profile: smoke" in out and f"course data folder {tmp_path / 'd' / 'cifar10'}" in out
     assert "TensorFlow" in out and "Seeds fixed to 1" in out
+    assert "Precision: " in out
+
+
+@pytest.fixture
+def restore_policy():
+    import keras
+
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+
+
+def test_precision_default_is_overridden_by_the_environment(monkeypatch, restore_policy):
+    import keras
+
+    monkeypatch.delenv("CIFAR_COURSE_PRECISION", raising=False)
+    assert config.set_precision() == "float32"
+    assert config.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    monkeypatch.setenv("CIFAR_COURSE_PRECISION", "float32")
+    assert config.set_precision("mixed_bfloat16") == "float32"  # the user's setting wins over the lesson's
+    assert keras.mixed_precision.global_policy().name == "float32"
+
+
+def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(monkeypatch, restore_policy):
+    monkeypatch.delenv("CIFAR_COURSE_PRECISION", raising=False)
+    monkeypatch.setattr(config, "cpu_has_bf16", lambda: False)
+    assert config.set_precision("auto") == "float32"
+    monkeypatch.setattr(config, "cpu_has_bf16", lambda: True)
+    assert config.set_precision("auto") == "mixed_bfloat16"
+
+
+def test_unknown_precision_is_a_clear_error(monkeypatch, restore_policy):
+    monkeypatch.setenv("CIFAR_COURSE_PRECISION", "float16x")
+    with pytest.raises(cc.ConfigError, match="Unknown precision 'float16x'.*CIFAR_COURSE_PRECISION.*float32"):
+        config.set_precision()
+    monkeypatch.delenv("CIFAR_COURSE_PRECISION")
+    with pytest.raises(cc.ConfigError, match="Unknown precision 'half' \\(argument\\)"):
+        config.set_precision("half")

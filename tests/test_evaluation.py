@@ -121,6 +121,18 @@ def test_runs_best_run_and_comparison(tmp_path):
     assert comparison.loc["R1", "reference code, JPEG copy"] == 0.674
 
 
+def test_comparison_table_adds_lesson_07_after_the_references(tmp_path):
+    _run(tmp_path, "a_04", test_accuracy=0.60)
+    _run(tmp_path, "f_07", lesson="07", model="step2_augment", test_accuracy=0.70)  # a step, not the final model
+    _run(tmp_path, "g_07", lesson="07", model="modern_cnn", test_accuracy=0.85, params=293_882)
+    comparison = evaluation.comparison_table(cc.list_runs(tmp_path), profile="quick")
+    assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4", "modern_cnn"]
+    assert comparison.loc["modern_cnn", "this course"] == 0.85
+    assert comparison.loc["modern_cnn", "params"] == 293_882
+    assert comparison.loc["modern_cnn", "lesson"] == "07"
+    assert np.isnan(comparison.loc["modern_cnn", "tutorial (reported)"])  # no reference model to compare with
+
+
 def test_reference_key():
     assert evaluation.reference_key("M3_deeper_cnn") == "M3"
     assert evaluation.reference_key("R1_baseline") == "R1"

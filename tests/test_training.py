@@ -68,3 +68,24 @@ def test_print_accuracy_line(capsys):
     cc.print_accuracy("test", 0.67912)
     cc.print_accuracy("validation", 0.7)
     assert capsys.readouterr().out.splitlines() == ["Test accuracy: 0.6791", "Validation accuracy: 0.7000"]
+
+
+def test_steps_per_execution_changes_speed_not_training():
+    """Lessons 02-04 compile with steps_per_execution=32: the weights must come out exactly the same."""
+    import keras
+    import numpy as np
+
+    from cifar_course import models
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((96, 32, 32, 3), dtype=np.float32), rng.integers(0, 10, 96)
+    weights = []
+    for spe in (1, 32):
+        keras.utils.set_random_seed(1)
+        model = models.r1()
+        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      steps_per_execution=spe)
+        model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)  # 12 batches: one partial call of 32
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_array_equal(a, b)
