@@ -31,15 +31,12 @@ def main(argv=None) -> int:
 
     import keras
     import numpy as np
-    import tensorflow as tf
     from keras import layers
 
     import cifar_course as cc
     from cifar_course import modern
 
-    bf16 = modern.cpu_has_bf16() and not tf.config.list_physical_devices("GPU")
-    policy = ("mixed_bfloat16" if bf16 else "float32") if args.precision == "auto" else args.precision
-    keras.mixed_precision.set_global_policy(policy)
+    policy = cc.config.set_precision(args.precision)  # auto: bf16 only on CPUs with bf16 instructions
     cc.set_seeds(42)
     data = cc.load_dataset("cifar10", profile="full")
     (x_train, y_int), (x_val_u8, y_val_int) = cc.split_validation(data.x_train, data.y_train, fraction=0.1)

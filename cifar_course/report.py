@@ -31,6 +31,8 @@ def data_kind(run: dict) -> str:
         return "JPEG copy"
     if "official" in source or "download" in source or "Keras" in source:
         return "official"
+    if source.startswith("image folder"):
+        return "image folder"
     return source.split(" ")[0] if source else "?"
 
 

@@ -90,3 +90,4 @@ def test_helpers():
     table = report.markdown_table(["a", "b"], [["x|y", None]])
     assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | - |"]
     assert report.data_kind({"data_source": "official batches /x/cifar-10-batches-py"}) == "official"
+    assert report.data_kind({"data_source": "image folder /data/mnist (cached)"}) == "image folder"
