@@ -10,7 +10,9 @@ import datetime as dt
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -264,6 +266,14 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
     log_path = out_path.with_suffix(".kernel.log")
     log = open(log_path, "w")
     start = time.perf_counter()
+    ctrl_c = {"seen": False}
+
+    def note_ctrl_c(signum, frame):  # nbclient's clean-up can turn Ctrl-C into another error: remember it
+        ctrl_c["seen"] = True
+        raise KeyboardInterrupt
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, note_ctrl_c) if in_main else None
     try:
         client.execute(env=env, stderr=log)
         result.status = "ok"
@@ -289,9 +299,14 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
     except KeyboardInterrupt:
         result.status, result.reason = "interrupted", f"interrupted at cell {current['index'] + 1}"
     except Exception as err:  # the kernel would not start, a broken notebook file, ...
-        result.status = "failed"
-        result.reason = f"could not run the notebook: {type(err).__name__}: {_first_line(err)}"
+        if ctrl_c["seen"]:
+            result.status, result.reason = "interrupted", f"interrupted at cell {current['index'] + 1}"
+        else:
+            result.status = "failed"
+            result.reason = f"could not run the notebook: {type(err).__name__}: {_first_line(err)}"
     finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
         result.seconds = round(time.perf_counter() - start, 1)
         bar.close()
         log.close()
