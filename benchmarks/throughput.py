@@ -1,4 +1,4 @@
-"""Training throughput (images/s) of R1 and M3 on this machine: batch size, input pipeline, precision, threads.
+"""Training throughput (images/s) of the lessons' models (R1, M1, M2, M3, frozen VGG16 + M4) on this machine: batch size, input pipeline, precision, threads.
 
 Short runs only: each configuration trains one warm-up epoch (tracing, caches) and then ``--repeats``
 timed epochs of ``--images`` images (a few hundred steps at batch 32); the median is reported.
@@ -57,7 +57,11 @@ def load_arrays(n: int):
 
 
 def build(model_name: str, steps_per_execution: int = 1):
-    """R1 or M3 as the lessons build them, compiled as the lessons compile them (sparse labels here)."""
+    """R1, M1, M2, M3 or M4 as the lessons build them, compiled as the lessons compile them (sparse labels here).
+
+    'vgg' is lesson 05's frozen VGG16 (to block3_pool) with M4's head, trained end to end; its weights are random
+    here (the speed does not depend on their values; no ImageNet download needed).
+    """
     import keras
 
     from cifar_course import models
@@ -66,6 +70,19 @@ def build(model_name: str, steps_per_execution: int = 1):
         model = models.r1()
         model.compile(optimizer=keras.optimizers.Adam(),
                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
+                      steps_per_execution=steps_per_execution)
+    elif model_name == "vgg":
+        vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
+        base = keras.Model(vgg.input, vgg.get_layer("block3_pool").output)
+        base.trainable = False
+        model = keras.Sequential([keras.Input(shape=(32, 32, 3)), base, models.m4_head()])
+        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.0005),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      steps_per_execution=steps_per_execution)
+    elif model_name in ("m1", "m2"):
+        model = models.m1(dropout=model_name == "m2")
+        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.005),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                       steps_per_execution=steps_per_execution)
     else:
         model = models.m3()
@@ -110,7 +127,7 @@ def grid(batches: list[int], pipelines: list[str], precisions: list[str], spes: 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=["r1", "m3"], choices=["r1", "m3"])
+    parser.add_argument("--models", nargs="+", default=["r1", "m3"], choices=["r1", "m1", "m2", "m3", "vgg"])
     parser.add_argument("--batches", nargs="+", type=int, default=[32, 64, 128])
     parser.add_argument("--images", type=int, default=9600, help="images per timed epoch (default 9600: 300 steps at 32)")
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per configuration (median reported)")

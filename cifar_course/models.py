@@ -58,7 +58,7 @@ def m1(dropout: bool = False, num_classes: int = 10, input_shape=(32, 32, 3)) ->
         layers.MaxPooling2D(2),
         layers.Flatten(),
         layers.Dense(256), layers.LeakyReLU(negative_slope=0.1), *drop(0.5),
-        layers.Dense(num_classes, activation="softmax"),
+        layers.Dense(num_classes, activation="softmax", dtype="float32"),  # float32 output under bfloat16 too
     ], name="M2_dropout" if dropout else "M1_first_cnn")
 
 
@@ -141,7 +141,7 @@ def m4_head(input_shape=(4, 4, 256), num_classes: int = 10) -> keras.Model:
         layers.Dropout(0.3),
         layers.Dense(64, activation="relu"),
         layers.BatchNormalization(),
-        layers.Dense(num_classes, activation="softmax"),
+        layers.Dense(num_classes, activation="softmax", dtype="float32"),
     ], name="M4_head")
 
 
