@@ -1,0 +1,97 @@
+"""Time lesson 05 (transfer learning) on a machine without VGG16's ImageNet weights: times only, no accuracies.
+
+How long each step of lesson 05 takes depends on the shapes of VGG16's weights, not on their values. Offline (as
+on the course's development machine) the lesson cannot get the ImageNet weights, so this script writes a weights
+file with VGG16's layout and RANDOM values to a temporary folder, runs the lesson with it through
+`cifar-course run --only 05` (model runs go to that temporary folder too, never to runs/), and reports:
+
+- the lesson's run time, and the times it prints (feature extraction, epochs, the cached/end-to-end comparison);
+- nothing about accuracy: with random weights the accuracies mean nothing, and they are left out on purpose.
+
+The feature files the lesson caches with these random weights are deleted at the end.
+
+    python benchmarks/lesson05_timing.py --profile full --data /path/to/data --json lesson05-timing.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from cifar_course.config import cache_dir
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# Printed lines of lesson 05 that carry times or speeds, never accuracies.
+TIME_LINES = re.compile(r"(computed \(|computing them took|features once is|\d+m?s - \d+m?s/step|Precision:)")
+
+
+def write_random_vgg16_weights(path: Path) -> None:
+    """VGG16 without its top, random weights, saved in Keras's format (the layout lesson 05 loads)."""
+    import keras
+
+    keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(path)
+
+
+def timing_lines(executed: Path) -> list[str]:
+    """The lines of an executed lesson 05 that report times or speeds (accuracies dropped)."""
+    nb = json.loads(executed.read_text())
+    lines = []
+    for cell in nb["cells"]:
+        for out in cell.get("outputs", []):
+            text = out.get("text") or "".join(out.get("data", {}).get("text/plain", ""))
+            text = "".join(text) if isinstance(text, list) else text
+            for line in text.splitlines():
+                line = re.sub(r"\s*-\s*(val_)?(accuracy|loss): [0-9.e+-]+", "", line.split("\r")[-1]).strip()
+                if TIME_LINES.search(line) and "accuracy" not in line:
+                    lines.append(line)
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--profile", choices=["smoke", "quick", "full"], default="full")
+    parser.add_argument("--data", help="the course data folder (as for cifar-course run --data)")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="lesson05-timing-") as tmp:
+        tmp = Path(tmp)
+        weights = tmp / "vgg16_notop_RANDOM_layout_only.weights.h5"
+        write_random_vgg16_weights(weights)
+        env = {**os.environ, "CIFAR_COURSE_VGG16_WEIGHTS": str(weights), "CIFAR_COURSE_RUNS": str(tmp / "runs")}
+        # Fresh random weights never match a cached feature file, so the lesson computes its features as on a
+        # student's first run; the files it caches are deleted afterwards (they are up to 2 GB in full).
+        features = cache_dir() / "features"
+        before = set(features.glob("*.npz"))
+        command = [sys.executable, "-m", "cifar_course", "run", "--profile", args.profile, "--only", "05",
+                   "--out", str(tmp / "course"), "--no-progress"] + (["--data", args.data] if args.data else [])
+        try:
+            status = subprocess.run(command, env=env).returncode
+        finally:
+            for path in set(features.glob("*.npz")) - before:
+                path.unlink()
+        results = json.loads(next((tmp / "course").glob("course-*/results.json")).read_text())
+        lesson = results["lessons"][0]
+        report = {"profile": args.profile, "status": lesson["status"], "seconds": lesson["seconds"],
+                  "machine": results["machine"], "versions": results["versions"], "data": results["data"],
+                  "started": results["started"], "weights": "RANDOM values in VGG16's layout (timing only)",
+                  "timing_lines": timing_lines(Path(lesson["executed"])) if lesson["executed"] else [],
+                  "command": f"python benchmarks/lesson05_timing.py --profile {args.profile}"
+                             + (f" --data {args.data}" if args.data else "")}
+    print(f"\nlesson 05, profile {args.profile}: {report['status']} in {report['seconds']:.0f} s "
+          f"({report['seconds'] / 60:.1f} min); VGG16 weights: {report['weights']}")
+    for line in report["timing_lines"]:
+        print("  ", line)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
