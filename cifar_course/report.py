@@ -67,14 +67,14 @@ def run_rows(runs: list[dict]) -> list[list]:
             Path(r.get("run", "")).name, r.get("lesson"), r.get("model"),
             f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"),
             r.get("epochs"), r.get("train_seconds"), _per_epoch(r),
-            f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
+            f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips, r.get("precision"),
             _pct(r.get("val_accuracy")), _pct(r.get("test_accuracy")), data_kind(r), r.get("profile"),
             r.get("machine"), reported, measured,
         ])
     return rows
 
 
-RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "val acc", "test acc",
+RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "precision", "val acc", "test acc",
                "data", "profile", "machine", "reference (published)", "reference (JPEG copy, 2 cores)"]
 
 

@@ -389,6 +389,8 @@ def _models_cell(result: LessonResult) -> str:
             bits.append(f"{r['images_per_second']:,.0f} img/s")
         if r.get("train_seconds") is not None:
             bits.append(f"{r['train_seconds']} s training")
+        if r.get("precision") not in (None, "float32"):
+            bits.append(str(r["precision"]))
         parts.append(", ".join(bits))
     return "; ".join(parts)
 

@@ -96,6 +96,7 @@ def save_run(run: Path, model: keras.Model, history, *, test_accuracy: float, da
         "epochs": len(next(iter(hist.values()), [])) or epochs,
         "epochs_planned": epochs,
         "batch_size": batch_size,
+        "precision": model.dtype_policy.name,  # float32, or mixed_bfloat16 where a lesson asked for it
         "train_seconds": round(seconds, 1),
         "images_per_second": round(float(np.mean(hist["images_per_second"])), 1) if "images_per_second" in hist else None,
         "val_accuracy": round(hist["val_accuracy"][-1], 4) if "val_accuracy" in hist else None,

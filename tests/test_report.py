@@ -23,7 +23,7 @@ def _run_folder(base: Path, name: str, **metrics) -> Path:
 
 def _fake_runs(base: Path) -> Path:
     _run_folder(base, "02_R1_20260102-100000")
-    _run_folder(base, "02_R1_20260103-100000", test_accuracy=0.69, date="2026-01-03T10:00:00")
+    _run_folder(base, "02_R1_20260103-100000", test_accuracy=0.69, date="2026-01-03T10:00:00", precision="float32")
     _run_folder(base, "04_M3_20260102-120000", lesson="04", model="M3_deeper_cnn", params=1_084_234, epochs=15,
                 val_accuracy=0.761, test_accuracy=0.752, date="2026-01-02T12:00:00")
     _run_folder(base, "02_R1_20260104-090000", profile="smoke", epochs=1, test_accuracy=0.11, synthetic_data=True,
@@ -53,6 +53,8 @@ def test_report_markdown_and_chart(tmp_path, capsys):
     m3 = next(l for l in rows if "M3_deeper_cnn" in l)
     assert "78.4% val" in m3 and "74.8% test, 644 s" in m3
     assert "SYNTHETIC" in next(l for l in rows if "smoke" in l)
+    assert "| float32 |" in next(l for l in rows if "02_R1_20260103-100000" in l)  # older runs: no precision, "-"
+    assert "| precision |" in md
     assert "## Reference numbers" in md and "| M4 |" in md and "report.png" in md
     with Image.open(tmp_path / "results" / "report.png") as png:
         assert png.format == "PNG" and png.size[0] > 500

@@ -37,6 +37,7 @@ def test_training_lowers_the_loss_and_beats_chance(trained):
     loss = history.history["loss"]
     assert loss[-1] < loss[0]
     assert metrics["test_accuracy"] > 0.3  # 10 classes: chance is 0.1
+    assert metrics["precision"] == "float32"  # the model's compute precision is recorded with the run
 
 
 def test_run_folder_holds_model_history_metrics_and_checkpoint(trained):
