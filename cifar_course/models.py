@@ -72,7 +72,7 @@ def m3(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
         layers.MaxPooling2D(2), layers.Dropout(0.25),
         layers.Flatten(),
         layers.Dense(256), layers.LeakyReLU(negative_slope=0.1), layers.Dropout(0.5),
-        layers.Dense(num_classes, activation="softmax"),
+        layers.Dense(num_classes, activation="softmax", dtype="float32"),  # float32 output under bfloat16 too
     ], name="M3_deeper_cnn")
 
 
