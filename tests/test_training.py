@@ -65,6 +65,16 @@ def test_runs_are_listed_and_never_overwritten(trained, capsys):
     assert cc.latest_run(model="R1_baseline") == run
 
 
+def test_save_run_prints_the_training_speed(trained):
+    _, _, _, metrics, _ = trained
+    line = cc.training.speed_line(metrics)
+    per_epoch = metrics["train_seconds"] / 3
+    assert line.startswith("R1_baseline: 3 epochs in ") and f"({per_epoch:.1f} s per epoch, " in line
+    assert f"{metrics['images_per_second']:,.0f} images per second, float32, on " in line
+    slow = {**metrics, "epochs": 2, "train_seconds": 3000.0, "images_per_second": 1234.4}
+    assert cc.training.speed_line(slow).startswith("R1_baseline: 2 epochs in 3,000 s (1500.0 s per epoch, 1,234 images")
+
+
 def test_print_accuracy_line(capsys):
     cc.print_accuracy("test", 0.67912)
     cc.print_accuracy("validation", 0.7)
