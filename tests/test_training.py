@@ -65,8 +65,12 @@ def test_runs_are_listed_and_never_overwritten(trained, capsys):
     assert cc.latest_run(model="R1_baseline") == run
 
 
-def test_save_run_prints_the_training_speed(trained):
-    _, _, _, metrics, _ = trained
+def test_save_run_prints_the_training_speed(trained, capsys):
+    _, model, history, metrics, _ = trained
+    capsys.readouterr()
+    again = cc.save_run(cc.new_run("02", "R1"), model, history, test_accuracy=0.5, data=data_mod.synthetic_dataset(),
+                        epochs=3, batch_size=32, lesson="02")
+    assert capsys.readouterr().out.splitlines()[-1] == cc.training.speed_line(again)
     line = cc.training.speed_line(metrics)
     per_epoch = metrics["train_seconds"] / 3
     assert line.startswith("R1_baseline: 3 epochs in ") and f"({per_epoch:.1f} s per epoch, " in line
