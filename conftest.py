@@ -1,4 +1,5 @@
 """Test-wide settings, applied before any notebook kernel starts (kernels inherit the environment)."""
+
 import os
 import tempfile
 

@@ -12,6 +12,7 @@ The feature files the lesson caches with these random weights are deleted at the
 
     python benchmarks/lesson05_timing.py --profile full --data /path/to/data --json lesson05-timing.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,8 +70,19 @@ def main(argv=None) -> int:
         # student's first run; the files it caches are deleted afterwards (they are up to 2 GB in full).
         features = cache_dir() / "features"
         before = set(features.glob("*.npz"))
-        command = [sys.executable, "-m", "cifar_course", "run", "--profile", args.profile, "--only", "05",
-                   "--out", str(tmp / "course"), "--no-progress"] + (["--data", args.data] if args.data else [])
+        command = [
+            sys.executable,
+            "-m",
+            "cifar_course",
+            "run",
+            "--profile",
+            args.profile,
+            "--only",
+            "05",
+            "--out",
+            str(tmp / "course"),
+            "--no-progress",
+        ] + (["--data", args.data] if args.data else [])
         try:
             status = subprocess.run(command, env=env).returncode
         finally:
@@ -78,14 +90,23 @@ def main(argv=None) -> int:
                 path.unlink()
         results = json.loads(next((tmp / "course").glob("course-*/results.json")).read_text())
         lesson = results["lessons"][0]
-        report = {"profile": args.profile, "status": lesson["status"], "seconds": lesson["seconds"],
-                  "machine": results["machine"], "versions": results["versions"], "data": results["data"],
-                  "started": results["started"], "weights": "RANDOM values in VGG16's layout (timing only)",
-                  "timing_lines": timing_lines(Path(lesson["executed"])) if lesson["executed"] else [],
-                  "command": f"python benchmarks/lesson05_timing.py --profile {args.profile}"
-                             + (f" --data {args.data}" if args.data else "")}
-    print(f"\nlesson 05, profile {args.profile}: {report['status']} in {report['seconds']:.0f} s "
-          f"({report['seconds'] / 60:.1f} min); VGG16 weights: {report['weights']}")
+        report = {
+            "profile": args.profile,
+            "status": lesson["status"],
+            "seconds": lesson["seconds"],
+            "machine": results["machine"],
+            "versions": results["versions"],
+            "data": results["data"],
+            "started": results["started"],
+            "weights": "RANDOM values in VGG16's layout (timing only)",
+            "timing_lines": timing_lines(Path(lesson["executed"])) if lesson["executed"] else [],
+            "command": f"python benchmarks/lesson05_timing.py --profile {args.profile}"
+            + (f" --data {args.data}" if args.data else ""),
+        }
+    print(
+        f"\nlesson 05, profile {args.profile}: {report['status']} in {report['seconds']:.0f} s "
+        f"({report['seconds'] / 60:.1f} min); VGG16 weights: {report['weights']}"
+    )
     for line in report["timing_lines"]:
         print("  ", line)
     if args.json:

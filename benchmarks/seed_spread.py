@@ -7,6 +7,7 @@ target such as "R1 >= 67% test" can be read against the run-to-run spread instea
     CIFAR_COURSE_DATA=/path/to/data python benchmarks/seed_spread.py r1 --seeds 1 2 3
     python benchmarks/seed_spread.py m3 --seeds 1 2 --epochs 20 --json m3.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,19 +34,31 @@ def train_once(model_name: str, data, seed: int, epochs: int) -> dict:
     y_test = data.y_test if sparse else cc.one_hot(data.y_test, data.num_classes)
     if sparse:
         model = models.r1(data.num_classes)
-        model.compile(optimizer=keras.optimizers.Adam(), metrics=["accuracy"], steps_per_execution=32,
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.compile(
+            optimizer=keras.optimizers.Adam(),
+            metrics=["accuracy"],
+            steps_per_execution=32,
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        )
     else:
         model = models.m3(data.num_classes)
-        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.001), loss="categorical_crossentropy",
-                      metrics=["accuracy"], steps_per_execution=32)
+        model.compile(
+            optimizer=keras.optimizers.Adamax(learning_rate=0.001),
+            loss="categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=32,
+        )
     start = time.perf_counter()
-    history = model.fit(x_train, y_train, epochs=epochs, batch_size=32, shuffle=True,
-                        validation_data=(x_val, y_val), verbose=0)
+    history = model.fit(
+        x_train, y_train, epochs=epochs, batch_size=32, shuffle=True, validation_data=(x_val, y_val), verbose=0
+    )
     seconds = time.perf_counter() - start
-    return {"seed": seed, "train_seconds": round(seconds, 1),
-            "val_accuracy": [round(v, 4) for v in history.history["val_accuracy"]],
-            "test_accuracy": round(float(model.evaluate(cc.scale_pixels(data.x_test), y_test, verbose=0)[1]), 4)}
+    return {
+        "seed": seed,
+        "train_seconds": round(seconds, 1),
+        "val_accuracy": [round(v, 4) for v in history.history["val_accuracy"]],
+        "test_accuracy": round(float(model.evaluate(cc.scale_pixels(data.x_test), y_test, verbose=0)[1]), 4),
+    }
 
 
 def main(argv=None) -> int:
@@ -67,14 +80,28 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         run = train_once(args.model, data, seed, epochs)
         runs.append(run)
-        print(f"seed {seed}: validation {run['val_accuracy'][-1]:.4f} (best {max(run['val_accuracy']):.4f}), "
-              f"test {run['test_accuracy']:.4f}, {run['train_seconds']:.0f} s", flush=True)
+        print(
+            f"seed {seed}: validation {run['val_accuracy'][-1]:.4f} (best {max(run['val_accuracy']):.4f}), "
+            f"test {run['test_accuracy']:.4f}, {run['train_seconds']:.0f} s",
+            flush=True,
+        )
     tests = [r["test_accuracy"] for r in runs]
-    summary = {"model": args.model.upper(), "epochs": epochs, "precision": policy, "data": data.source,
-               "machine": cc.machine(), "versions": cc.versions(), "runs": runs,
-               "test_mean": round(statistics.mean(tests), 4), "test_min": min(tests), "test_max": max(tests)}
-    print(f"test accuracy over {len(tests)} seeds: mean {summary['test_mean']:.4f}, "
-          f"min {summary['test_min']:.4f}, max {summary['test_max']:.4f}")
+    summary = {
+        "model": args.model.upper(),
+        "epochs": epochs,
+        "precision": policy,
+        "data": data.source,
+        "machine": cc.machine(),
+        "versions": cc.versions(),
+        "runs": runs,
+        "test_mean": round(statistics.mean(tests), 4),
+        "test_min": min(tests),
+        "test_max": max(tests),
+    }
+    print(
+        f"test accuracy over {len(tests)} seeds: mean {summary['test_mean']:.4f}, "
+        f"min {summary['test_min']:.4f}, max {summary['test_max']:.4f}"
+    )
     if args.json:
         with open(args.json, "w") as f:
             json.dump(summary, f, indent=1)

@@ -1,4 +1,6 @@
-"""Training throughput (images/s) of the lessons' models (R1, M1, M2, M3, frozen VGG16 + M4) on this machine: batch size, input pipeline, precision, threads.
+"""Training throughput (images/s) of the lessons' models on this machine.
+
+Models: R1, M1, M2, M3, frozen VGG16 + M4; settings: batch size, input pipeline, precision, threads.
 
 Short runs only: each configuration trains one warm-up epoch (tracing, caches) and then ``--repeats``
 timed epochs of ``--images`` images (a few hundred steps at batch 32); the median is reported.
@@ -14,6 +16,7 @@ The grid is every combination of --batches, --pipelines (NumPy arrays, or tf.dat
 --precisions (float32, mixed_bfloat16: fast only on CPUs with bf16 instructions, avx512_bf16 or amx_bf16;
 shown below whether this one has them) and --steps-per-execution (batches per call into TensorFlow).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +42,13 @@ def cpu_flags() -> dict:
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return {"cpu": model, "cores": os.cpu_count(), "avx512_bf16": "avx512_bf16" in flags,
-            "amx_bf16": "amx_bf16" in flags, "avx512f": "avx512f" in flags}
+    return {
+        "cpu": model,
+        "cores": os.cpu_count(),
+        "avx512_bf16": "avx512_bf16" in flags,
+        "amx_bf16": "amx_bf16" in flags,
+        "avx512f": "avx512f" in flags,
+    }
 
 
 def load_arrays(n: int):
@@ -68,32 +76,45 @@ def build(model_name: str, steps_per_execution: int = 1):
 
     if model_name == "r1":
         model = models.r1()
-        model.compile(optimizer=keras.optimizers.Adam(),
-                      loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"],
-                      steps_per_execution=steps_per_execution)
+        model.compile(
+            optimizer=keras.optimizers.Adam(),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"],
+            steps_per_execution=steps_per_execution,
+        )
     elif model_name == "vgg":
         vgg = keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3))
         base = keras.Model(vgg.input, vgg.get_layer("block3_pool").output)
         base.trainable = False
-        model = keras.Sequential([keras.Input(shape=(32, 32, 3)), base, models.m4_head()])
-        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.0005),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      steps_per_execution=steps_per_execution)
+        model = models.m4(base, models.m4_head())
+        model.compile(
+            optimizer=keras.optimizers.Adamax(learning_rate=0.0005),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=steps_per_execution,
+        )
     elif model_name in ("m1", "m2"):
         model = models.m1(dropout=model_name == "m2")
-        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.005),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      steps_per_execution=steps_per_execution)
+        model.compile(
+            optimizer=keras.optimizers.Adamax(learning_rate=0.005),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=steps_per_execution,
+        )
     else:
         model = models.m3()
-        model.compile(optimizer=keras.optimizers.Adamax(learning_rate=0.001),
-                      loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      steps_per_execution=steps_per_execution)
+        model.compile(
+            optimizer=keras.optimizers.Adamax(learning_rate=0.001),
+            loss="sparse_categorical_crossentropy",
+            metrics=["accuracy"],
+            steps_per_execution=steps_per_execution,
+        )
     return model
 
 
-def measure(model_name: str, x, y, batch: int, pipeline: str, precision: str, repeats: int,
-            steps_per_execution: int = 1) -> dict:
+def measure(
+    model_name: str, x, y, batch: int, pipeline: str, precision: str, repeats: int, steps_per_execution: int = 1
+) -> dict:
     """Images/s of each timed epoch (after one warm-up epoch) for one configuration."""
     import keras
     import tensorflow as tf
@@ -106,18 +127,29 @@ def measure(model_name: str, x, y, batch: int, pipeline: str, precision: str, re
     model = build(model_name, steps_per_execution)
     timer = EpochTimer(len(x))
     if pipeline == "tf.data":
-        ds = (tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=0)
-              .batch(batch).prefetch(tf.data.AUTOTUNE))
+        ds = (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .cache()
+            .shuffle(len(x), seed=0)
+            .batch(batch)
+            .prefetch(tf.data.AUTOTUNE)
+        )
         hist = model.fit(ds, epochs=1 + repeats, shuffle=False, verbose=0, callbacks=[timer])
     else:
         hist = model.fit(x, y, batch_size=batch, epochs=1 + repeats, shuffle=True, verbose=0, callbacks=[timer])
     keras.mixed_precision.set_global_policy("float32")
     ips = hist.history["images_per_second"][1:]
-    return {"model": model_name.upper(), "batch": batch, "pipeline": pipeline, "precision": precision,
-            "steps_per_execution": steps_per_execution,
-            "images_per_second": [round(v, 1) for v in ips], "median": round(statistics.median(ips), 1),
-            "warmup_seconds": round(hist.history["epoch_seconds"][0], 2),
-            "final_loss": round(float(hist.history["loss"][-1]), 4)}
+    return {
+        "model": model_name.upper(),
+        "batch": batch,
+        "pipeline": pipeline,
+        "precision": precision,
+        "steps_per_execution": steps_per_execution,
+        "images_per_second": [round(v, 1) for v in ips],
+        "median": round(statistics.median(ips), 1),
+        "warmup_seconds": round(hist.history["epoch_seconds"][0], 2),
+        "final_loss": round(float(hist.history["loss"][-1]), 4),
+    }
 
 
 def grid(batches: list[int], pipelines: list[str], precisions: list[str], spes: list[int]) -> list[tuple]:
@@ -129,17 +161,39 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=["r1", "m3"], choices=["r1", "m1", "m2", "m3", "vgg"])
     parser.add_argument("--batches", nargs="+", type=int, default=[32, 64, 128])
-    parser.add_argument("--images", type=int, default=9600, help="images per timed epoch (default 9600: 300 steps at 32)")
+    parser.add_argument(
+        "--images", type=int, default=9600, help="images per timed epoch (default 9600: 300 steps at 32)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed epochs per configuration (median reported)")
     parser.add_argument("--rounds", type=int, default=1, help="go through the whole grid this many times")
-    parser.add_argument("--pipelines", nargs="+", default=["numpy", "tf.data"], choices=["numpy", "tf.data"],
-                        help="input pipelines: NumPy arrays given to fit, or tf.data with cache + prefetch")
-    parser.add_argument("--precisions", nargs="+", default=["float32", "bf16"], choices=["float32", "bf16"],
-                        help="float32, and mixed_bfloat16 (fast only on CPUs with bf16 instructions)")
-    parser.add_argument("--steps-per-execution", nargs="+", type=int, default=[1],
-                        help="batches run per call into TensorFlow (Keras's compile(steps_per_execution=...))")
-    parser.add_argument("--threads", nargs=2, type=int, metavar=("INTRA", "INTER"),
-                        help="TensorFlow's intra-op and inter-op thread pools (0 = TensorFlow's default)")
+    parser.add_argument(
+        "--pipelines",
+        nargs="+",
+        default=["numpy", "tf.data"],
+        choices=["numpy", "tf.data"],
+        help="input pipelines: NumPy arrays given to fit, or tf.data with cache + prefetch",
+    )
+    parser.add_argument(
+        "--precisions",
+        nargs="+",
+        default=["float32", "bf16"],
+        choices=["float32", "bf16"],
+        help="float32, and mixed_bfloat16 (fast only on CPUs with bf16 instructions)",
+    )
+    parser.add_argument(
+        "--steps-per-execution",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="batches run per call into TensorFlow (Keras's compile(steps_per_execution=...))",
+    )
+    parser.add_argument(
+        "--threads",
+        nargs=2,
+        type=int,
+        metavar=("INTRA", "INTER"),
+        help="TensorFlow's intra-op and inter-op thread pools (0 = TensorFlow's default)",
+    )
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
 
@@ -149,11 +203,17 @@ def main(argv=None) -> int:
     if args.threads:  # must happen before TensorFlow runs its first operation
         tf.config.threading.set_intra_op_parallelism_threads(args.threads[0])
         tf.config.threading.set_inter_op_parallelism_threads(args.threads[1])
-    info = {**cpu_flags(), "tensorflow": tf.__version__, "keras": keras.__version__,
-            "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
-            "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-            "load_average_start": os.getloadavg(), "images": args.images, "repeats": args.repeats,
-            "steps_per_execution": args.steps_per_execution}
+    info = {
+        **cpu_flags(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "load_average_start": os.getloadavg(),
+        "images": args.images,
+        "repeats": args.repeats,
+        "steps_per_execution": args.steps_per_execution,
+    }
     x, y, source = load_arrays(args.images)
     info["data"] = source
     print(json.dumps(info), flush=True)
@@ -167,16 +227,27 @@ def main(argv=None) -> int:
                 r["round"] = round_
                 r["load_average"] = round(os.getloadavg()[0], 2)
                 results.append(r)
-                print(f"{r['model']} batch {batch:>3} {pipeline:>7} {precision:>7} spe {spe:>3}: median {r['median']:>7.1f} img/s "
-                      f"(epochs {r['images_per_second']}, warm-up {r['warmup_seconds']} s, load {r['load_average']}, "
-                      f"{time.perf_counter() - start:.0f} s)", flush=True)
-    print("\nmodel | batch | input | precision | steps/execution | images/s (median of all timed epochs) | vs first row")
+                print(
+                    f"{r['model']} batch {batch:>3} {pipeline:>7} {precision:>7} spe {spe:>3}: "
+                    f"median {r['median']:>7.1f} img/s "
+                    f"(epochs {r['images_per_second']}, warm-up {r['warmup_seconds']} s, load {r['load_average']}, "
+                    f"{time.perf_counter() - start:.0f} s)",
+                    flush=True,
+                )
+    print(
+        "\nmodel | batch | input | precision | steps/execution | images/s (median of all timed epochs) | vs first row"
+    )
     for model_name in args.models:
         rows = [r for r in results if r["model"] == model_name.upper()]
         base = None
         for batch, pipeline, precision, spe in configs:
-            ips = [v for r in rows if (r["batch"], r["pipeline"], r["precision"], r["steps_per_execution"])
-                   == (batch, pipeline, precision, spe) for v in r["images_per_second"]]
+            ips = [
+                v
+                for r in rows
+                if (r["batch"], r["pipeline"], r["precision"], r["steps_per_execution"])
+                == (batch, pipeline, precision, spe)
+                for v in r["images_per_second"]
+            ]
             med = statistics.median(ips)
             base = base or med
             print(f"{model_name.upper()} | {batch} | {pipeline} | {precision} | {spe} | {med:.0f} | {med / base:.2f}x")

@@ -1,6 +1,7 @@
 """``python -m cifar_course``: the same as the ``cifar-course`` command."""
+
 import sys
 
-from .cli import main
+from .tools.cli import main
 
 sys.exit(main())

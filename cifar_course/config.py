@@ -1,4 +1,4 @@
-"""Profiles (how much work a run does), seeds, versions and the folders the course uses."""
+"""Profiles (how much work a run does), seeds, precision, versions and the folders the course uses."""
 from __future__ import annotations
 
 import os
@@ -32,6 +32,7 @@ PROFILES = {
 }
 DEFAULT_PROFILE = "full"
 _chosen: str | None = None
+_seed = 42  # the seed given to setup()/set_seeds(); split_validation follows it
 
 
 class ConfigError(ValueError):
@@ -71,10 +72,17 @@ def set_seeds(seed: int = 42) -> None:
     """Fix the seeds of Python, NumPy and TensorFlow (via Keras) so runs repeat on one machine."""
     import keras
 
+    global _seed
+    _seed = seed
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed)
     keras.utils.set_random_seed(seed)
+
+
+def current_seed() -> int:
+    """The seed last given to setup() or set_seeds() (42 before either is called)."""
+    return _seed
 
 
 def runs_dir() -> Path:
@@ -89,6 +97,45 @@ def runs_dir() -> Path:
 def cache_dir() -> Path:
     """Where decoded data sets are cached: $CIFAR_COURSE_CACHE, else ~/.cache/cifar-course."""
     return Path(os.environ.get("CIFAR_COURSE_CACHE", "~/.cache/cifar-course")).expanduser()
+
+
+DEFAULT_DATA_DIR = Path("~/cifar-course-data")  # where `cifar-course data import` puts data by default
+
+
+def data_folder(data_dir: str | Path | None = None) -> tuple[Path | None, str]:
+    """The course data folder and why: the argument, else $CIFAR_COURSE_DATA, else ~/cifar-course-data if it exists."""
+    if data_dir is not None or os.environ.get("CIFAR_COURSE_DATA"):
+        setting = "data_dir" if data_dir is not None else "CIFAR_COURSE_DATA"
+        root = Path(data_dir if data_dir is not None else os.environ["CIFAR_COURSE_DATA"]).expanduser()
+        if not root.is_dir():
+            raise ConfigError(f"{setting} points to {root}, which is not a folder. Fix the path or unset {setting}.")
+        return root, f"from {setting}"
+    default = DEFAULT_DATA_DIR.expanduser()
+    if default.is_dir():
+        return default, f"the default folder {DEFAULT_DATA_DIR}, found by itself"
+    return None, f"none: CIFAR_COURSE_DATA is not set and {DEFAULT_DATA_DIR} does not exist"
+
+
+def data_root(data_dir: str | Path | None = None) -> Path | None:
+    """The course data folder (see ``data_folder``), or None."""
+    return data_folder(data_dir)[0]
+
+
+def keras_cache_dir() -> Path:
+    """The folder where ``keras.datasets`` keeps downloads ($KERAS_HOME/datasets or ~/.keras/datasets)."""
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
+
+
+def describe_sources(name: str = "cifar10", data_dir: str | Path | None = None) -> str:
+    """Say where the course will look for a data set, without loading it."""
+    try:
+        root, why = data_folder(data_dir)
+    except ConfigError as err:
+        return str(err)
+    if root is not None and (root / name).is_dir():
+        return f"{name} from the course data folder {root / name} ({why})"
+    where = f"the course data folder {root} ({why}) has no {name}/; " if root else f"no course data folder ({why}); "
+    return where + f"next: Keras cache {keras_cache_dir()}, then download"
 
 
 MIN_VERSIONS = {"python": (3, 10), "tensorflow": (2, 16), "keras": (3, 0), "numpy": (1, 26)}
@@ -164,8 +211,6 @@ def set_precision(default: str = "float32") -> str:
 
 def setup(seed: int = 42, dataset: str = "cifar10", precision: str = "float32") -> Profile:
     """Run at the top of every lesson: check versions, print profile, data source and precision, fix seeds."""
-    from .data import describe_sources
-
     problems = check_versions()
     for problem in problems:
         print("WARNING:", problem, "Re-run the README's install command.", file=sys.stderr)

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError
+from .data import DATASETS
 
 
 def predict_probabilities(model, x, batch_size: int = 256) -> np.ndarray:
@@ -71,18 +72,103 @@ def reference_key(model_name: str) -> str | None:
     return ref["model"] if ref else None
 
 
+def is_synthetic(run: dict) -> bool:
+    """True when a run trained on the synthetic smoke-test stand-in (its numbers mean nothing)."""
+    return bool(run.get("synthetic_data")) or str(run.get("data_source", "")).startswith("SYNTHETIC")
+
+
+def weights_kind(run: dict) -> str:
+    """Lesson 05's pretrained weights: 'ImageNet', 'random' (a smoke-test fallback), '' for models without them."""
+    weights = str(run.get("weights") or "")
+    if weights.lower().startswith("random"):
+        return "random"
+    return "ImageNet" if "imagenet" in weights.lower() else weights
+
+
+def own_data(run: dict) -> bool:
+    """True when a run's class names are not its data set's usual ones (e.g. your own photos saved as 'cifar10')."""
+    info = DATASETS.get(run.get("dataset"))
+    names = run.get("class_names")  # runs saved before class names were recorded have none: not known
+    return (bool(names) and not is_synthetic(run) and info is not None and info.class_names is not None
+            and list(names) != info.class_names)
+
+
+def data_label(run: dict) -> str:
+    """What a run trained on: 'synthetic', 'own data, 2 classes', or the data set's name ('cifar10')."""
+    if is_synthetic(run):
+        return "synthetic"
+    if own_data(run):
+        return f"own data, {len(run['class_names'])} classes"
+    return str(run.get("dataset") or "?")
+
+
+def source_kind(run: dict) -> str:
+    """Where a run's images came from, without the path: 'JPEG image folder', 'official archive', 'download', ..."""
+    source = str(run.get("data_source") or "")
+    if is_synthetic(run):
+        return "synthetic stand-in"
+    if source.startswith("download"):
+        return "download"
+    words = []
+    for word in source.split():
+        if "/" in word or "\\" in word:  # the path starts here
+            break
+        words.append(word)
+    return " ".join(words) or "?"
+
+
+def describe_run(run: dict) -> str:
+    """A run in words: 'lesson 05, M4_transfer, quick, cifar10 (JPEG image folder), ImageNet weights, test 50.5%'."""
+    parts = [f"lesson {run.get('lesson')}", str(run.get("model")), str(run.get("profile")),
+             "SYNTHETIC stand-in data" if is_synthetic(run) else f"{data_label(run)} ({source_kind(run)})"]
+    weights = weights_kind(run)
+    if weights:
+        parts.append(f"{'RANDOM' if weights == 'random' else weights} weights")
+    if run.get("test_accuracy") is not None:
+        parts.append(f"test {100 * float(run['test_accuracy']):.1f}%")
+    return ", ".join(parts)
+
+
+def on_cifar10(run: dict) -> bool:
+    """True for runs on real CIFAR-10: data set 'cifar10', not synthetic, its 10 class names where recorded."""
+    return run.get("dataset") == "cifar10" and not is_synthetic(run) and not own_data(run)
+
+
+def why_not_comparable(run: dict) -> list[str]:
+    """Why a run may not stand beside the CIFAR-10 reference numbers (an empty list: it may)."""
+    reasons = []
+    if is_synthetic(run):
+        reasons.append("synthetic data")
+    elif run.get("dataset") != "cifar10":
+        reasons.append(f"trained on {run.get('dataset') or 'unknown data'}, not CIFAR-10")
+    elif own_data(run):
+        reasons.append(f"own data ({len(run['class_names'])} classes), not CIFAR-10's 10 classes")
+    if weights_kind(run) == "random":
+        reasons.append("RANDOM weights, not ImageNet")
+    return reasons
+
+
+def comparable_with_reference(run: dict) -> bool:
+    """True for runs on real CIFAR-10 (its 10 classes) without RANDOM weights: like the reference numbers."""
+    return not why_not_comparable(run)
+
+
+def other_runs(runs: list[dict]) -> list[dict]:
+    """The runs that may not stand beside the reference numbers (other data, synthetic data, RANDOM weights)."""
+    return [r for r in runs if not comparable_with_reference(r)]
+
+
 def runs_table(runs: list[dict]):
-    """One row per saved run: lesson, model, profile, data, parameters, epochs, training time, accuracies."""
+    """One row per saved run: lesson, model, profile, data, weights, parameters, epochs, training time, accuracies."""
     import pandas as pd
 
     rows = [{
         "run": Path(r["run"]).name, "lesson": r.get("lesson"), "model": r.get("model"), "profile": r.get("profile"),
-        "data": "synthetic" if r.get("synthetic_data") else r.get("dataset"), "params": r.get("params"),
-        "epochs": r.get("epochs"),
+        "data": data_label(r), "weights": weights_kind(r), "params": r.get("params"), "epochs": r.get("epochs"),
         "train_seconds": round(float(r.get("train_seconds") or 0) + float(r.get("feature_seconds") or 0), 1),
         "val_accuracy": r.get("val_accuracy"), "test_accuracy": r.get("test_accuracy"),
     } for r in runs]
-    return pd.DataFrame(rows, columns=["run", "lesson", "model", "profile", "data", "params", "epochs",
+    return pd.DataFrame(rows, columns=["run", "lesson", "model", "profile", "data", "weights", "params", "epochs",
                                        "train_seconds", "val_accuracy", "test_accuracy"])
 
 
@@ -95,19 +181,59 @@ def find_run(runs: list[dict], name: str) -> dict:
     raise ConfigError(f"No saved run called {name!r}. Saved runs:\n  {choices}")
 
 
+def skip_reasons(run: dict, *, dataset: str = "cifar10", synthetic: bool = False, profile: str | None = None,
+                 class_names: list[str] | None = None) -> list[str]:
+    """Why ``best_run`` (same arguments) would not choose this run; an empty list: it may."""
+    reasons = []
+    if run.get("dataset") != dataset:
+        reasons.append(f"trained on {run.get('dataset') or 'unknown data'}, not {dataset}")
+    if class_names is None and not synthetic and dataset in DATASETS:
+        class_names = DATASETS[dataset].class_names  # the data set's usual classes (None: not known)
+    names = run.get("class_names")  # None in runs saved before class names were recorded
+    if run.get("dataset") == dataset and not is_synthetic(run) and names and class_names \
+            and list(names) != list(class_names):
+        reasons.append(f"other classes ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+    if is_synthetic(run) and (not synthetic or profile != "smoke"):
+        reasons.append("synthetic data")
+    if synthetic and not is_synthetic(run):
+        reasons.append("real data, but the data now is synthetic")
+    if profile != "smoke" and run.get("profile") == "smoke":
+        reasons.append("smoke profile")
+    if profile != "smoke" and weights_kind(run) == "random":
+        reasons.append("RANDOM weights")
+    return reasons
+
+
 def best_run(runs: list[dict], *, lesson: str = "05", dataset: str = "cifar10", synthetic: bool = False,
-             profile: str | None = None) -> dict | None:
-    """The most accurate run on this kind of data, preferring ``lesson`` and ``profile``; None if there is none."""
-    same_data = [r for r in runs if r.get("dataset") == dataset and bool(r.get("synthetic_data")) == synthetic]
-    tiers = ([r for r in same_data if r.get("lesson") == lesson and r.get("profile") == profile],
-             [r for r in same_data if r.get("lesson") == lesson],
-             [r for r in same_data if r.get("profile") == profile], same_data)
-    found = next((tier for tier in tiers if tier), [])
-    return max(found, key=lambda r: r.get("test_accuracy") or 0.0) if found else None
+             profile: str | None = None, class_names: list[str] | None = None) -> dict | None:
+    """The saved run to analyse: the best eligible one, preferring this profile and ``lesson``; None if there is none.
+
+    Eligible are only runs trained on the same data as now: the same data set name, synthetic or real like now,
+    and the same class names (``class_names``, by default the data set's usual ones) where the run recorded them,
+    so never a model of your own photos saved as "cifar10". Outside the ``smoke`` profile (``profile`` is not
+    "smoke") also never a run of the smoke profile, on synthetic data, or with RANDOM weights instead of ImageNet's.
+    Among the eligible runs, the first group that is not empty wins, and in it the highest test accuracy:
+
+    1. runs of the current ``profile`` from ``lesson``
+    2. runs of the current ``profile`` from other lessons
+    3. runs of other profiles from ``lesson``
+    4. runs of other profiles from other lessons
+
+    ``skip_reasons(run, ...)`` (same arguments) says why a run is not eligible; ``describe_run(run)`` describes one.
+    """
+    eligible = [r for r in runs if not skip_reasons(r, dataset=dataset, synthetic=synthetic, profile=profile,
+                                                    class_names=class_names)]
+    return max(eligible, default=None,
+               key=lambda r: (r.get("profile") == profile, r.get("lesson") == lesson, r.get("test_accuracy") or 0.0))
 
 
 def comparison_table(runs: list[dict], profile: str | None = None, dataset: str = "cifar10", synthetic: bool = False):
-    """Per reference model (then lesson 07's): the course's latest run (size, time, test accuracy) beside the references."""
+    """Per reference model (then lesson 07's): the latest comparable run (size, time, accuracy) beside the references.
+
+    The references are CIFAR-10 numbers, so only runs on real CIFAR-10 without RANDOM weights stand beside them
+    (``comparable_with_reference``); with synthetic data or another data set the course's columns stay empty.
+    ``other_runs(runs)`` lists the runs left out.
+    """
     import pandas as pd
 
     from .reference import COURSE_MODELS, REFERENCE
@@ -116,7 +242,7 @@ def comparison_table(runs: list[dict], profile: str | None = None, dataset: str 
     latest = {}
     for r in runs:  # runs come oldest first, so later ones win
         key = reference_key(r.get("model", "")) or (r.get("model") if r.get("model") in own else None)
-        if (key and r.get("dataset") == dataset and bool(r.get("synthetic_data")) == synthetic
+        if (key and dataset == "cifar10" and not synthetic and comparable_with_reference(r)
                 and (profile is None or r.get("profile") == profile)):
             latest[key] = r
     rows = []

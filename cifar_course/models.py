@@ -1,15 +1,18 @@
-"""The reference models, as the lessons build them, for reuse in later lessons and tests.
+"""Every model the course teaches, defined once: R1, R3, R4, M1, M2, M3, M4 (VGG16 base and head), lesson 07's CNN.
 
-Each lesson writes its model out in full first; these functions are the same code, kept here so
-that later lessons (and the tests) can rebuild a model without copying it.
+Each lesson builds its model cell by cell first, then checks it against this file with ``assert_same``, so the
+two cannot drift; later lessons, benchmarks and tests build their models from here.
 """
+
 from __future__ import annotations
 
 import os
+import random
 import sys
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers
 
 from .config import ConfigError, get_profile
@@ -17,63 +20,154 @@ from .config import ConfigError, get_profile
 
 def r1(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
     """R1, the baseline CNN (lesson 02): 122,570 parameters on CIFAR-10; outputs logits."""
-    return keras.Sequential([
-        keras.Input(shape=input_shape),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.Flatten(),
-        layers.Dense(64, activation="relu"),
-        layers.Dense(num_classes),
-    ], name="R1_baseline")
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes),
+        ],
+        name="R1_baseline",
+    )
+
+
+def r3(num_classes: int = 100, input_shape=(32, 32, 3)) -> keras.Model:
+    """R3, R1 adapted to CIFAR-100 (lesson 02 exercise): 128,420 parameters; softmax outputs."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="R3_cifar100",
+    )
 
 
 def r4(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
-    """R4, the MNIST CNN (lesson 02 exercise); softmax outputs."""
-    return keras.Sequential([
-        keras.Input(shape=input_shape),
-        layers.Conv2D(32, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu"),
-        layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(128, activation="relu"),
-        layers.Dense(num_classes, activation="softmax"),
-    ], name="R4_mnist")
+    """R4, the MNIST CNN (lesson 02 exercise): 225,034 parameters; softmax outputs."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(num_classes, activation="softmax"),
+        ],
+        name="R4_mnist",
+    )
 
 
-def _conv(filters: int) -> list:
+def leaky_conv(filters: int, batch_norm: bool = False) -> list:
+    """Conv2D 3x3 'same' + LeakyReLU(0.1); with ``batch_norm``, Conv2D (no bias) -> BatchNormalization -> LeakyReLU."""
+    if batch_norm:  # the convolution's bias is dropped: BatchNormalization has its own shift (beta)
+        return [
+            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.BatchNormalization(momentum=0.9),
+            layers.LeakyReLU(negative_slope=0.1),
+        ]
     return [layers.Conv2D(filters, 3, padding="same"), layers.LeakyReLU(negative_slope=0.1)]
 
 
 def m1(dropout: bool = False, num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
     """M1 "first CNN" (lesson 03), or M2 with ``dropout=True``: 2,105,066 parameters either way."""
     drop = (lambda rate: [layers.Dropout(rate)]) if dropout else (lambda rate: [])
-    return keras.Sequential([
-        keras.Input(shape=input_shape),
-        *_conv(16), *drop(0.2),
-        *_conv(32), *drop(0.2),
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *leaky_conv(16),
+            *drop(0.2),
+            *leaky_conv(32),
+            *drop(0.2),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(256),
+            layers.LeakyReLU(negative_slope=0.1),
+            *drop(0.5),
+            layers.Dense(num_classes, activation="softmax", dtype="float32"),  # float32 output under bfloat16 too
+        ],
+        name="M2_dropout" if dropout else "M1_first_cnn",
+    )
+
+
+def m2(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
+    """M2 "with dropout" (lesson 03): M1 with Dropout(0.2) after each convolution and Dropout(0.5) before the output."""
+    return m1(dropout=True, num_classes=num_classes, input_shape=input_shape)
+
+
+def m3(
+    num_classes: int = 10, input_shape=(32, 32, 3), batch_norm: bool = False, name: str = "M3_deeper_cnn"
+) -> keras.Model:
+    """M3 "deeper CNN" (lesson 04): 1,084,234 parameters; ``batch_norm=True`` is lesson 07's step 1 (no dropout)."""
+    drop = (lambda rate: []) if batch_norm else (lambda rate: [layers.Dropout(rate)])
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *leaky_conv(16, batch_norm),
+            *leaky_conv(32, batch_norm),
+            layers.MaxPooling2D(2),
+            *drop(0.25),
+            *leaky_conv(32, batch_norm),
+            *leaky_conv(64, batch_norm),
+            layers.MaxPooling2D(2),
+            *drop(0.25),
+            layers.Flatten(),
+            layers.Dense(256),
+            layers.LeakyReLU(negative_slope=0.1),
+            *drop(0.5),
+            layers.Dense(num_classes, activation="softmax", dtype="float32"),  # float32 output under bfloat16 too
+        ],
+        name=name,
+    )
+
+
+def conv_bn_relu(filters: int) -> list:
+    """Conv2D 3x3 'same' without bias -> BatchNormalization -> ReLU (lesson 07)."""
+    return [
+        layers.Conv2D(filters, 3, padding="same", use_bias=False),
+        layers.BatchNormalization(momentum=0.9),
+        layers.ReLU(),
+    ]
+
+
+def pool_block(filters: int) -> list:
+    """Lesson 07's block: conv -> 2x2 max-pool -> BN -> ReLU -> conv -> BN -> ReLU (halves the image)."""
+    return [
+        layers.Conv2D(filters, 3, padding="same", use_bias=False),
         layers.MaxPooling2D(2),
-        layers.Flatten(),
-        layers.Dense(256), layers.LeakyReLU(negative_slope=0.1), *drop(0.5),
-        layers.Dense(num_classes, activation="softmax", dtype="float32"),  # float32 output under bfloat16 too
-    ], name="M2_dropout" if dropout else "M1_first_cnn")
+        layers.BatchNormalization(momentum=0.9),
+        layers.ReLU(),
+        *conv_bn_relu(filters),
+    ]
 
 
-def m3(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
-    """M3 "deeper CNN" (lesson 04): 1,084,234 parameters."""
-    return keras.Sequential([
-        keras.Input(shape=input_shape),
-        *_conv(16), *_conv(32),
-        layers.MaxPooling2D(2), layers.Dropout(0.25),
-        *_conv(32), *_conv(64),
-        layers.MaxPooling2D(2), layers.Dropout(0.25),
-        layers.Flatten(),
-        layers.Dense(256), layers.LeakyReLU(negative_slope=0.1), layers.Dropout(0.5),
-        layers.Dense(num_classes, activation="softmax", dtype="float32"),  # float32 output under bfloat16 too
-    ], name="M3_deeper_cnn")
+def modern_cnn(num_classes: int = 10, input_shape=(32, 32, 3), widths=(16, 32, 64, 128)) -> keras.Model:
+    """Lesson 07's final model: a stem and three pooling blocks, global max pooling, Dense; 293,882 parameters."""
+    stem, *blocks = widths
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            *conv_bn_relu(stem),
+            *[layer for width in blocks for layer in pool_block(width)],
+            layers.GlobalMaxPooling2D(),
+            layers.Dense(num_classes),
+            layers.Activation("softmax", dtype="float32"),  # float32 probabilities under bfloat16 too
+        ],
+        name="modern_cnn",
+    )
 
 
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
@@ -85,15 +179,18 @@ def vgg16_weights_path(weights_file: str | Path | None = None) -> Path | None:
     if given:
         path = Path(given).expanduser()
         if not path.is_file():
-            raise ConfigError(f"VGG16 weights file {path} does not exist (set by "
-                              f"{'argument' if weights_file else 'CIFAR_COURSE_VGG16_WEIGHTS'}). Fix the path.")
+            raise ConfigError(
+                f"VGG16 weights file {path} does not exist (set by "
+                f"{'argument' if weights_file else 'CIFAR_COURSE_VGG16_WEIGHTS'}). Fix the path."
+            )
         return path
     cached = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models" / VGG16_NOTOP_FILE
     return cached if cached.is_file() else None
 
 
-def vgg16_base(input_shape=(32, 32, 3), weights_file: str | Path | None = None,
-               cut: str = "block3_pool") -> tuple[keras.Model, str]:
+def vgg16_base(
+    input_shape=(32, 32, 3), weights_file: str | Path | None = None, cut: str = "block3_pool"
+) -> tuple[keras.Model, str]:
     """VGG16 without its top, ImageNet weights, cut at ``cut``; returns (model, where the weights came from).
 
     Order: a local weights file, then Keras's download; only the smoke profile falls back to random weights.
@@ -106,10 +203,15 @@ def vgg16_base(input_shape=(32, 32, 3), weights_file: str | Path | None = None,
         try:
             full.load_weights(path)
         except (ValueError, OSError) as err:
-            fix = (f"Set {setting} to the file {VGG16_NOTOP_FILE} from the Keras applications release." if setting
-                   else "Delete it: Keras then downloads the right file.")
-            raise ConfigError(f"{path} (from {setting or 'the Keras cache'}) does not fit VGG16 without its top "
-                              f"({str(err)[:200]}). {fix}") from err
+            fix = (
+                f"Set {setting} to the file {VGG16_NOTOP_FILE} from the Keras applications release."
+                if setting
+                else "Delete it: Keras then downloads the right file."
+            )
+            raise ConfigError(
+                f"{path} (from {setting or 'the Keras cache'}) does not fit VGG16 without its top "
+                f"({str(err)[:200]}). {fix}"
+            ) from err
         source = f"ImageNet weights from {path}"
     else:
         try:
@@ -119,11 +221,15 @@ def vgg16_base(input_shape=(32, 32, 3), weights_file: str | Path | None = None,
             if get_profile().name != "smoke":
                 raise ConfigError(
                     f"Could not get VGG16's ImageNet weights ({str(err).splitlines()[0][:120]}). "
-                    f"With internet, run: python -c \"import keras; keras.applications.VGG16(include_top=False)\". "
-                    f"Offline, copy {VGG16_NOTOP_FILE} to ~/.keras/models/ or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/it."
+                    f'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)". '
+                    f"Offline, copy {VGG16_NOTOP_FILE} to ~/.keras/models/ "
+                    "or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/it."
                 ) from err
-            print("WARNING: no ImageNet weights here; using RANDOM weights (smoke profile only). "
-                  "Transfer-learning numbers from this run mean nothing.", file=sys.stderr)
+            print(
+                "WARNING: no ImageNet weights here; using RANDOM weights (smoke profile only). "
+                "Transfer-learning numbers from this run mean nothing.",
+                file=sys.stderr,
+            )
             full = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
             source = "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
     base = keras.Model(full.input, full.get_layer(cut).output, name=f"vgg16_to_{cut}")
@@ -133,18 +239,83 @@ def vgg16_base(input_shape=(32, 32, 3), weights_file: str | Path | None = None,
 
 def m4_head(input_shape=(4, 4, 256), num_classes: int = 10) -> keras.Model:
     """M4's classification head, trained on top of the frozen VGG16 features."""
-    return keras.Sequential([
-        keras.Input(shape=input_shape),
-        layers.Flatten(),
-        layers.Dense(256, activation="relu"),
-        layers.Dense(128, activation="relu"),
-        layers.Dropout(0.3),
-        layers.Dense(64, activation="relu"),
-        layers.BatchNormalization(),
-        layers.Dense(num_classes, activation="softmax", dtype="float32"),
-    ], name="M4_head")
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Flatten(),
+            layers.Dense(256, activation="relu"),
+            layers.Dense(128, activation="relu"),
+            layers.Dropout(0.3),
+            layers.Dense(64, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Dense(num_classes, activation="softmax", dtype="float32"),
+        ],
+        name="M4_head",
+    )
 
 
-def count_params(model: keras.Model) -> int:
-    """Total number of parameters (trainable and frozen)."""
-    return int(model.count_params())
+def m4(base: keras.Model, head: keras.Model, name: str = "M4_transfer") -> keras.Model:
+    """M4 as one model that takes images: the frozen VGG16 base, then the head trained on its features."""
+    return keras.Sequential([keras.Input(shape=base.input_shape[1:]), base, head], name=name)
+
+
+# --------------------------------------------------------------------------- a lesson's model against this file
+def layer_specs(model: keras.Model) -> list[tuple[str, dict]]:
+    """Each layer's type and configuration (names left out), with nested models opened up."""
+    specs = []
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            specs += layer_specs(layer)
+        else:
+            config = {k: v for k, v in layer.get_config().items() if k != "name"}
+            specs.append((type(layer).__name__, config))
+    return specs
+
+
+def _describe(spec: tuple[str, dict]) -> str:
+    kind, config = spec
+    shown = {
+        k: config[k]
+        for k in (
+            "filters",
+            "kernel_size",
+            "units",
+            "rate",
+            "activation",
+            "pool_size",
+            "padding",
+            "use_bias",
+            "negative_slope",
+        )
+        if k in config
+    }
+    return f"{kind}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def assert_same(model: keras.Model, reference) -> None:
+    """Raise unless ``model`` has the layers, configurations and parameter count of ``reference``.
+
+    ``reference`` is a model or a function that builds one (e.g. ``cc.models.r1``); it is built with the random
+    state saved and restored, so checking a model does not change what the lesson trains next.
+    """
+    if callable(reference) and not isinstance(reference, keras.Model):
+        state, np_state = random.getstate(), np.random.get_state()
+        try:
+            reference = reference()
+        finally:
+            random.setstate(state)
+            np.random.set_state(np_state)
+    mine, theirs = layer_specs(model), layer_specs(reference)
+    where = f"{model.name} and cc.models' {reference.name}"
+    for i, (a, b) in enumerate(zip(mine, theirs)):
+        if a != b:
+            keys = sorted(k for k in set(a[1]) | set(b[1]) if a[1].get(k) != b[1].get(k))
+            raise AssertionError(
+                f"{where} differ at layer {i}: {_describe(a)} against {_describe(b)}"
+                + (f" (in {', '.join(keys)})" if a[0] == b[0] else "")
+            )
+    if len(mine) != len(theirs):
+        raise AssertionError(f"{where} have {len(mine)} and {len(theirs)} layers.")
+    if model.count_params() != reference.count_params():
+        raise AssertionError(f"{where} have {model.count_params():,} and {reference.count_params():,} parameters.")
+    print(f"{model.name} matches cc.models' {reference.name}: {len(mine)} layers, {model.count_params():,} parameters.")

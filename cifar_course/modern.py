@@ -1,4 +1,5 @@
-"""Lesson 07's training helpers: bf16 detection, an augmenting tf.data pipeline, a warm-up + cosine schedule, flip TTA."""
+"""Lesson 07's training helpers: an augmenting tf.data pipeline, a warm-up + cosine schedule, flip TTA."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,9 @@ def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2
     import keras
 
     warmup = max(1, int(round(total_steps * warmup_fraction)))
-    return keras.optimizers.schedules.CosineDecay(0.0, max(1, total_steps - warmup), alpha=0.0,
-                                                  warmup_target=peak_lr, warmup_steps=warmup)
+    return keras.optimizers.schedules.CosineDecay(
+        0.0, max(1, total_steps - warmup), alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup
+    )
 
 
 def schedule_values(schedule, total_steps: int) -> np.ndarray:

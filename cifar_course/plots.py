@@ -1,4 +1,5 @@
 """Figures the lessons show: image grids, learning curves, bar charts, heatmaps."""
+
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
@@ -6,8 +7,16 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 
-def show_images(images, labels, class_names, n_rows: int = 5, n_cols: int = 5, predictions=None,
-                probabilities=None, title: str | None = None):
+def show_images(
+    images,
+    labels,
+    class_names,
+    n_rows: int = 5,
+    n_cols: int = 5,
+    predictions=None,
+    probabilities=None,
+    title: str | None = None,
+):
     """A grid of images titled with their class (and prediction/probability when given)."""
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 2.1 * n_rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
@@ -86,8 +95,16 @@ def confusion_heatmap(matrix, class_names, normalize: bool = False, title: str =
     if normalize:
         matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig, ax = plt.subplots(figsize=(8, 6.5))
-    sns.heatmap(matrix, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues",
-                xticklabels=class_names, yticklabels=class_names, ax=ax, cbar=False)
+    sns.heatmap(
+        matrix,
+        annot=True,
+        fmt=".2f" if normalize else ".0f",
+        cmap="Blues",
+        xticklabels=class_names,
+        yticklabels=class_names,
+        ax=ax,
+        cbar=False,
+    )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("actual class")
     ax.set_title(title)
@@ -133,8 +150,9 @@ def show_filters(kernel, n: int = 32, n_cols: int = 8, title: str = "First-layer
 
 def show_feature_maps(image, maps: dict, n_channels: int = 8):
     """One image, then a few channels of each layer's activation map for it (one row per layer)."""
-    fig, axes = plt.subplots(len(maps), n_channels + 1, figsize=(1.3 * (n_channels + 1), 1.5 * len(maps)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(maps), n_channels + 1, figsize=(1.3 * (n_channels + 1), 1.5 * len(maps)), squeeze=False
+    )
     for row, (name, fmap) in zip(axes, maps.items()):
         row[0].imshow(np.asarray(image).squeeze())
         row[0].set_title("input", fontsize=8)
@@ -152,8 +170,7 @@ def grouped_bars(table, title: str = "", ylabel: str = "", fmt: str = "{:.2f}"):
     """Side-by-side bars for each row of a DataFrame (e.g. each model: the course against the reference)."""
     ax = table.plot.bar(figsize=(max(6, 1.4 * len(table)), 4), rot=0, width=0.8)
     for bars in ax.containers:
-        ax.bar_label(bars, labels=[fmt.format(v) if np.isfinite(v) and v else "" for v in bars.datavalues],
-                     fontsize=7)
+        ax.bar_label(bars, labels=[fmt.format(v) if np.isfinite(v) and v else "" for v in bars.datavalues], fontsize=7)
     ax.set_title(title)
     ax.set_ylabel(ylabel)
     ax.set_xlabel("")

@@ -1,4 +1,5 @@
-"""Saving what a lesson trained: run folders that never overwrite, per-epoch history, timing."""
+"""Saving what a lesson trained: a Run (its own folder, never overwritten), per-epoch history and timing."""
+
 from __future__ import annotations
 
 import csv
@@ -6,7 +7,9 @@ import datetime as dt
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import keras
 import numpy as np
@@ -14,8 +17,92 @@ import numpy as np
 from .config import ConfigError, get_profile, machine, runs_dir, versions
 
 
-def new_run(lesson: str, model_name: str) -> Path:
-    """Create a fresh folder runs/<lesson>_<model>_<timestamp>/ (never reusing an existing one)."""
+@dataclass
+class Run:
+    """One training run: its own folder, and what the run knows about itself (lesson, model, data, batch size).
+
+    ``run.callbacks()`` goes into ``fit``; ``run.save(model, history, test_accuracy=...)`` writes the model, its
+    history and its metrics; ``run.metrics()`` reads them back.
+    """
+
+    path: Path
+    lesson: str
+    model_name: str
+    data: Any = None  # the Dataset trained on (cc.load_dataset's result)
+    batch_size: int | None = None
+
+    def __fspath__(self) -> str:  # so Path(run), open(run / ...) and os functions take a Run
+        return str(self.path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def callbacks(self, monitor: str = "val_accuracy", images_per_epoch: int | None = None) -> list:
+        """Timer, best-model checkpoint (best.keras) and a CSV log (history.csv) written after every epoch."""
+        return [
+            EpochTimer(images_per_epoch, batch_size=self.batch_size),
+            SafeCheckpoint(self.path / "best.keras", monitor=monitor, save_best_only=True),
+            keras.callbacks.CSVLogger(str(self.path / "history.csv")),
+        ]
+
+    def save(self, model: keras.Model, history, *, test_accuracy: float, extra: dict | None = None) -> dict:
+        """Save the model (.keras), its history and its metrics in the run folder; returns the metrics."""
+        if (self.path / "metrics.json").exists():
+            raise ConfigError(f"{self.path} already holds a saved run; start a new one with cc.new_run().")
+        if self.data is None:
+            raise ConfigError(
+                "This run does not know its data: create it with cc.new_run(lesson, model, data=data, batch_size=...)."
+            )
+        hist = _as_dict(history)
+        model.save(self.path / "model.keras")
+        (self.path / "history.json").write_text(json.dumps(hist, indent=1))
+        seconds = float(np.sum(hist.get("epoch_seconds", [0.0])))
+        epochs = len(next(iter(hist.values()), []))
+        data = self.data
+        metrics = {
+            "lesson": self.lesson,
+            "model": model.name,
+            "params": int(model.count_params()),
+            "epochs": epochs,
+            "epochs_planned": getattr(history, "params", {}).get("epochs", epochs),
+            "batch_size": self.batch_size,
+            "precision": model.dtype_policy.name,  # float32, or mixed_bfloat16 where a lesson asked for it
+            "train_seconds": round(seconds, 1),
+            "images_per_second": (
+                round(float(np.mean(hist["images_per_second"])), 1) if "images_per_second" in hist else None
+            ),
+            "val_accuracy": round(hist["val_accuracy"][-1], 4) if "val_accuracy" in hist else None,
+            "test_accuracy": round(float(test_accuracy), 4),
+            "dataset": data.name,
+            "data_source": data.source,
+            "synthetic_data": bool(data.synthetic),
+            "class_names": list(data.class_names),
+            "train_images": int(len(data.x_train)),
+            "profile": get_profile().name,
+            "machine": machine(),
+            "versions": versions(),
+            "date": dt.datetime.now().isoformat(timespec="seconds"),
+            **(extra or {}),
+        }
+        (self.path / "metrics.json").write_text(json.dumps(metrics, indent=1))
+        print(f"Saved model, history and metrics in {self.path}")
+        print(speed_line(metrics))
+        return metrics
+
+    def metrics(self) -> dict:
+        """What ``save`` wrote (metrics.json)."""
+        path = self.path / "metrics.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{self.path} has no metrics.json yet: call run.save(model, history, ...) first.")
+        return json.loads(path.read_text())
+
+
+def new_run(lesson: str, model_name: str, *, data=None, batch_size: int | None = None) -> Run:
+    """A fresh run in its own folder runs/<lesson>_<model>_<timestamp>/ (never reusing an existing one)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = runs_dir() / f"{lesson}_{model_name}_{stamp}"
     path, n = base, 1
@@ -27,24 +114,32 @@ def new_run(lesson: str, model_name: str) -> Path:
             n += 1
             path = base.with_name(f"{base.name}-{n}")
     print(f"This run is saved in {path}")
-    return path
+    return Run(path, lesson, model_name, data, batch_size)
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Adds ``epoch_seconds`` and ``images_per_second`` to the logs of every epoch."""
+    """Adds ``epoch_seconds`` and ``images_per_second`` to the logs of every epoch.
 
-    def __init__(self, images_per_epoch: int):
+    Give ``images_per_epoch``, or ``batch_size`` to count the batches trained (the last, smaller one as a full one).
+    """
+
+    def __init__(self, images_per_epoch: int | None = None, batch_size: int | None = None):
         super().__init__()
-        self.images_per_epoch = images_per_epoch
+        self.images_per_epoch, self.batch_size = images_per_epoch, batch_size
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self._start, self._steps = time.perf_counter(), 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._steps = batch + 1  # with steps_per_execution, Keras reports the last step of each call
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
+        images = self.images_per_epoch or (self._steps * self.batch_size if self.batch_size else None)
         if logs is not None:
             logs["epoch_seconds"] = seconds
-            logs["images_per_second"] = self.images_per_epoch / seconds
+            if images:
+                logs["images_per_second"] = images / seconds
 
 
 class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -60,15 +155,6 @@ class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
             os.replace(self.filepath, self.final)
 
 
-def training_callbacks(run: Path, images_per_epoch: int, monitor: str = "val_accuracy") -> list:
-    """Timer, best-model checkpoint and a CSV log written after every epoch (kept if training is interrupted)."""
-    return [
-        EpochTimer(images_per_epoch),
-        SafeCheckpoint(Path(run) / "best.keras", monitor=monitor, save_best_only=True),
-        keras.callbacks.CSVLogger(str(Path(run) / "history.csv")),
-    ]
-
-
 def print_accuracy(split: str, accuracy: float) -> None:
     """Print e.g. ``Test accuracy: 0.6791`` (a line the course's tools read)."""
     print(f"{split.capitalize()} accuracy: {float(accuracy):.4f}")
@@ -79,51 +165,15 @@ def _as_dict(history) -> dict[str, list[float]]:
     return {k: [float(v) for v in vals] for k, vals in history.items()}
 
 
-def save_run(run: Path, model: keras.Model, history, *, test_accuracy: float, data, epochs: int,
-             batch_size: int, lesson: str, extra: dict | None = None) -> dict:
-    """Save the model (.keras), its history and its metrics in ``run``; returns the metrics."""
-    run = Path(run)
-    if (run / "metrics.json").exists():
-        raise ConfigError(f"{run} already holds a saved run; start a new one with new_run().")
-    hist = _as_dict(history)
-    model.save(run / "model.keras")
-    (run / "history.json").write_text(json.dumps(hist, indent=1))
-    seconds = float(np.sum(hist.get("epoch_seconds", [0.0])))
-    metrics = {
-        "lesson": lesson,
-        "model": model.name,
-        "params": int(model.count_params()),
-        "epochs": len(next(iter(hist.values()), [])) or epochs,
-        "epochs_planned": epochs,
-        "batch_size": batch_size,
-        "precision": model.dtype_policy.name,  # float32, or mixed_bfloat16 where a lesson asked for it
-        "train_seconds": round(seconds, 1),
-        "images_per_second": round(float(np.mean(hist["images_per_second"])), 1) if "images_per_second" in hist else None,
-        "val_accuracy": round(hist["val_accuracy"][-1], 4) if "val_accuracy" in hist else None,
-        "test_accuracy": round(float(test_accuracy), 4),
-        "dataset": data.name,
-        "data_source": data.source,
-        "synthetic_data": bool(data.synthetic),
-        "train_images": int(len(data.x_train)),
-        "profile": get_profile().name,
-        "machine": machine(),
-        "versions": versions(),
-        "date": dt.datetime.now().isoformat(timespec="seconds"),
-        **(extra or {}),
-    }
-    (run / "metrics.json").write_text(json.dumps(metrics, indent=1))
-    print(f"Saved model, history and metrics in {run}")
-    print(speed_line(metrics))
-    return metrics
-
-
 def speed_line(metrics: dict) -> str:
     """One line on how fast a saved run trained, e.g. ``M3: 20 epochs in 924 s (46.2 s per epoch, ...)``."""
     epochs, seconds = metrics["epochs"], metrics["train_seconds"]
     ips = metrics.get("images_per_second")
     speed = f", {ips:,.0f} images per second" if ips else ""
-    return (f"{metrics['model']}: {epochs} epochs in {seconds:,.0f} s ({seconds / max(epochs, 1):.1f} s per epoch"
-            f"{speed}, {metrics['precision']}, on {metrics['machine']})")
+    return (
+        f"{metrics['model']}: {epochs} epochs in {seconds:,.0f} s ({seconds / max(epochs, 1):.1f} s per epoch"
+        f"{speed}, {metrics['precision']}, on {metrics['machine']})"
+    )
 
 
 def load_history(run: Path) -> dict[str, list[float]]:
@@ -161,8 +211,11 @@ def interrupted_runs(base: Path | None = None) -> list[Path]:
 
 def latest_run(lesson: str | None = None, model: str | None = None, base: Path | None = None) -> Path | None:
     """The newest finished run of a lesson and/or model name, or None."""
-    found = [r for r in list_runs(base)
-             if (lesson is None or r["lesson"] == lesson) and (model is None or r["model"] == model)]
+    found = [
+        r
+        for r in list_runs(base)
+        if (lesson is None or r["lesson"] == lesson) and (model is None or r["model"] == model)
+    ]
     return Path(found[-1]["run"]) if found else None
 
 
@@ -176,5 +229,7 @@ def load_model(run: Path, best: bool = False) -> keras.Model:
     except ValueError as err:
         if "safe_mode" in str(err):  # Keras refuses a file that holds Python code (e.g. a Lambda layer)
             raise
-        raise ValueError(f"{path} is damaged or not a Keras model ({str(err)[:200]}). "
-                         "Train the model again in its lesson (was a save interrupted?).") from err
+        raise ValueError(
+            f"{path} is damaged or not a Keras model ({str(err)[:200]}). "
+            "Train the model again in its lesson (was a save interrupted?)."
+        ) from err

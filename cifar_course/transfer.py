@@ -1,4 +1,5 @@
 """Transfer learning (lesson 05): VGG16's own input preprocessing, and frozen features computed once and cached."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import cache_dir
-from .data import save_npz_atomic
+from .formats import save_npz_atomic
 
 FEATURE_CACHE_VERSION = 1
 
@@ -46,8 +47,9 @@ def _load_cached(path: Path) -> tuple[np.ndarray, float] | None:
         return None
 
 
-def extract_features(base, x, batch_size: int = 256, cache: bool = True,
-                     desc: str = "features") -> tuple[np.ndarray, float]:
+def extract_features(
+    base, x, batch_size: int = 256, cache: bool = True, desc: str = "features"
+) -> tuple[np.ndarray, float]:
     """Run the frozen ``base`` over ``x`` once (progress bar) and cache the result; returns (features, seconds)."""
     from tqdm.auto import tqdm
 
@@ -59,8 +61,10 @@ def extract_features(base, x, batch_size: int = 256, cache: bool = True,
         print(f"{desc}: loaded {found[0].shape} from the cache {path} (computing them took {found[1]:.1f} s)")
         return found
     start = time.perf_counter()
-    parts = [np.asarray(base.predict_on_batch(x[i:i + batch_size]), dtype=np.float32)
-             for i in tqdm(range(0, len(x), batch_size), desc=desc, unit="batch", mininterval=2)]
+    parts = [
+        np.asarray(base.predict_on_batch(x[i : i + batch_size]), dtype=np.float32)
+        for i in tqdm(range(0, len(x), batch_size), desc=desc, unit="batch", mininterval=2)
+    ]
     features, seconds = np.concatenate(parts), time.perf_counter() - start
     if path is not None:
         save_npz_atomic(path, features=features, seconds=seconds, version=FEATURE_CACHE_VERSION)

@@ -1,4 +1,5 @@
 """Fixtures that build tiny data sets in every format the course reads, in a temporary folder."""
+
 from __future__ import annotations
 
 import io
@@ -18,8 +19,12 @@ def isolated(tmp_path, monkeypatch):
     """Every test gets its own empty data, cache, Keras and runs folders, no network and the smoke profile."""
     import cifar_course.config as config
 
-    for var, sub in (("CIFAR_COURSE_CACHE", "cache"), ("KERAS_HOME", "keras"), ("CIFAR_COURSE_RUNS", "runs"),
-                     ("HOME", "home")):  # HOME: so ~/cifar-course-data is the test's own
+    for var, sub in (
+        ("CIFAR_COURSE_CACHE", "cache"),
+        ("KERAS_HOME", "keras"),
+        ("CIFAR_COURSE_RUNS", "runs"),
+        ("HOME", "home"),
+    ):  # HOME: so ~/cifar-course-data is the test's own
         (tmp_path / sub).mkdir()
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.delenv("CIFAR_COURSE_DATA", raising=False)
@@ -33,8 +38,10 @@ def isolated(tmp_path, monkeypatch):
 def cifar_batch(n: int, num_classes: int = 10, seed: int = 0, label_key: bytes = b"labels") -> dict:
     """One batch in the official CIFAR python layout (bytes keys, flat uint8 rows, list of labels)."""
     rng = np.random.default_rng(seed)
-    batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-             label_key: [int(i % num_classes) for i in range(n)]}
+    batch = {
+        b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+        label_key: [int(i % num_classes) for i in range(n)],
+    }
     if label_key == b"fine_labels":
         batch[b"coarse_labels"] = [int(i % 20) for i in range(n)]
     return batch
@@ -50,11 +57,15 @@ def cifar10_files(n_per_batch: int = 20) -> dict[str, bytes]:
 
 def cifar100_files(n: int = 200) -> dict[str, bytes]:
     """train, test and meta of cifar-100-python, tiny."""
-    meta = {b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
-            b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)]}
-    return {"train": pickle.dumps(cifar_batch(n, 100, 1, b"fine_labels"), protocol=2),
-            "test": pickle.dumps(cifar_batch(n // 2, 100, 2, b"fine_labels"), protocol=2),
-            "meta": pickle.dumps(meta, protocol=2)}
+    meta = {
+        b"fine_label_names": [f"fine{i}".encode() for i in range(100)],
+        b"coarse_label_names": [f"coarse{i}".encode() for i in range(20)],
+    }
+    return {
+        "train": pickle.dumps(cifar_batch(n, 100, 1, b"fine_labels"), protocol=2),
+        "test": pickle.dumps(cifar_batch(n // 2, 100, 2, b"fine_labels"), protocol=2),
+        "meta": pickle.dumps(meta, protocol=2),
+    }
 
 
 def write_tar_gz(path: Path, folder: str, files: dict[str, bytes]) -> Path:
@@ -75,8 +86,15 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def write_image_tree(root: Path, classes=("cat", "dog", "frog"), n_train: int = 12, n_test: int = 4,
-                     size=(32, 32), mode: str = "RGB", suffix: str = ".png") -> Path:
+def write_image_tree(
+    root: Path,
+    classes=("cat", "dog", "frog"),
+    n_train: int = 12,
+    n_test: int = 4,
+    size=(32, 32),
+    mode: str = "RGB",
+    suffix: str = ".png",
+) -> Path:
     """root/{train,test}/<class>/NNNN.png with a distinct flat colour per class."""
     for split, n in (("train", n_train), ("test", n_test)):
         for k, cls in enumerate(classes):
@@ -92,5 +110,6 @@ def write_image_tree(root: Path, classes=("cat", "dog", "frog"), n_train: int = 
 @pytest.fixture
 def tiny_cifar10_archive(tmp_path) -> Path:
     """data/cifar10/cifar-10-python.tar.gz, 100 train + 20 test images."""
-    return write_tar_gz(tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", "cifar-10-batches-py",
-                        cifar10_files())
+    return write_tar_gz(
+        tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", "cifar-10-batches-py", cifar10_files()
+    )

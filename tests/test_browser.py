@@ -5,6 +5,7 @@ as an image. Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/ci
 Skipped, with the reason, when Playwright or Chromium is missing (.ci/browser-deps.sh installs both);
 deselect with ``-m "not browser"``.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,16 @@ pytestmark = pytest.mark.browser
 REPO = Path(__file__).resolve().parents[1]
 LESSON = "01_data_exploration.ipynb"
 ENV_AT_START = dict(os.environ)  # before the per-test fixtures point data, cache and Keras at empty folders
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 RUN_TIMEOUT_S = 150
 
 
@@ -55,8 +64,9 @@ def _get_json(url: str):
 @pytest.fixture
 def browser():
     """Playwright's sync API and the Chromium to drive, or a skip that says what is missing."""
-    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: run .ci/browser-deps.sh "
-                                                                 "(pip install playwright)")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="Playwright is missing: run .ci/browser-deps.sh (pip install playwright)"
+    )
     executable = chromium_path()
     if executable is None:
         pytest.skip("Chromium is missing: run .ci/browser-deps.sh (apt-get install chromium) or set CHROMIUM=/path")
@@ -77,19 +87,40 @@ def lab(tmp_path):
     (settings / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')  # every cell in the page
     (tmp_path / "config" / "labconfig").mkdir(parents=True)  # no "Jupyter news?" pop-up over the screenshot
     (tmp_path / "config" / "labconfig" / "page_config.json").write_text(
-        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}')
-    env = {**ENV_AT_START, "COURSE_PROFILE": "smoke", "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
-           "JUPYTER_CONFIG_DIR": str(tmp_path / "config"), "IPYTHONDIR": str(tmp_path / "ipython")}
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
+    env = {
+        **ENV_AT_START,
+        "COURSE_PROFILE": "smoke",
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "IPYTHONDIR": str(tmp_path / "ipython"),
+    }
     env.setdefault("CIFAR_COURSE_OFFLINE", "1")  # never wait on a download from inside the browser test
     env.pop("MPLBACKEND", None)  # as for a student: figures show inline (the test harness sets Agg)
     port, token = _free_port(), secrets.token_hex(16)
-    log = open(tmp_path / "jupyterlab.log", "w")
+    log = open(tmp_path / "jupyterlab.log", "w")  # noqa: SIM115 (the server writes to it until the test ends)
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         f"--LabApp.user_settings_dir={tmp_path / 'lab-settings'}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
-         "--ServerApp.terminals_enabled=False", *(["--allow-root"] if os.geteuid() == 0 else [])],
-        cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            f"--LabApp.user_settings_dir={tmp_path / 'lab-settings'}",
+            f"--LabApp.workspaces_dir={tmp_path / 'ws'}",
+            "--ServerApp.terminals_enabled=False",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        cwd=root,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -133,8 +164,13 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
     shot = artifacts / "lesson01-jupyterlab.png"
     started = time.monotonic()
     with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        browser = pw.chromium.launch_persistent_context(profile, executable_path=executable, headless=True,
-                                                        args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 1000})
+        browser = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
         page = browser.pages[0] if browser.pages else browser.new_page()
         try:
             page.goto(f"{lab['base']}/lab/tree/{LESSON}?reset&token={lab['token']}")
@@ -154,8 +190,9 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
             _menu(page, "File", "Save Notebook")
             page.wait_for_timeout(1500)
             images = page.locator(".jp-OutputArea-output img")
-            rendered = [images.nth(i).evaluate("img => img.naturalWidth * img.naturalHeight")
-                        for i in range(images.count())]
+            rendered = [
+                images.nth(i).evaluate("img => img.naturalWidth * img.naturalHeight") for i in range(images.count())
+            ]
             if rendered:  # the screenshot shows the largest figure (the image grid)
                 images.nth(rendered.index(max(rendered))).scroll_into_view_if_needed()
         finally:
@@ -165,8 +202,12 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
         print(f"\nbrowser test: lesson 01 ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
     saved = json.loads((lab["root"] / LESSON).read_text())
     code = [c for c in saved["cells"] if c["cell_type"] == "code"]
-    errors = [f"code cell {i} ({''.join(c['source'])[:60]!r}): {o.get('ename')}: {o.get('evalue')}"
-              for i, c in enumerate(code, 1) for o in c["outputs"] if o["output_type"] == "error"]
+    errors = [
+        f"code cell {i} ({''.join(c['source'])[:60]!r}): {o.get('ename')}: {o.get('evalue')}"
+        for i, c in enumerate(code, 1)
+        for o in c["outputs"]
+        if o["output_type"] == "error"
+    ]
     assert not errors, "\n".join(errors)
     assert all(c["execution_count"] for c in code), "some cells did not run (see the screenshot)"
     assert any("image/png" in o.get("data", {}) for c in code for o in c["outputs"]), "no cell output an image"

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cifar_course import runner
-from cifar_course.cli import main
+from cifar_course.tools import runner
+from cifar_course.tools.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 

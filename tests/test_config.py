@@ -1,4 +1,5 @@
 """Profiles, seeds, versions and folders."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,8 +31,10 @@ def test_unknown_profile_lists_the_valid_ones(monkeypatch, where):
         monkeypatch.setenv("COURSE_PROFILE", "fast")
         call = cc.get_profile
     else:
+
         def call():
             return cc.set_profile("fast")
+
     with pytest.raises(cc.ConfigError) as err:
         call()
     assert "'fast'" in str(err.value) and "smoke, quick, full" in str(err.value)

@@ -1,4 +1,5 @@
 """Every data source load_dataset tries, in order, and the array helpers."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,7 @@ import pytest
 
 import cifar_course as cc
 from cifar_course import data as data_mod
-from conftest import (CIFAR10_NAMES, cifar10_files, cifar100_files, write_folder, write_image_tree,
-                      write_tar_gz)
+from conftest import CIFAR10_NAMES, cifar10_files, cifar100_files, write_folder, write_image_tree, write_tar_gz
 
 
 def test_official_cifar10_archive_is_read_without_extracting(tiny_cifar10_archive, tmp_path):
@@ -68,16 +68,22 @@ def test_keras_style_npz_in_data_folder(tmp_path):
     rng = np.random.default_rng(0)
     folder = tmp_path / "d" / "mnist"
     folder.mkdir(parents=True)
-    np.savez(folder / "mnist.npz", x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
-             y_train=np.arange(30) % 10, x_test=rng.integers(0, 255, (10, 28, 28), dtype=np.uint8),
-             y_test=np.arange(10))
+    np.savez(
+        folder / "mnist.npz",
+        x_train=rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
+        y_train=np.arange(30) % 10,
+        x_test=rng.integers(0, 255, (10, 28, 28), dtype=np.uint8),
+        y_test=np.arange(10),
+    )
     ds = cc.load_dataset("mnist", tmp_path / "d", subset=False)
     assert ds.x_train.shape == (30, 28, 28, 1) and ds.class_names[3] == "3"
 
 
 def test_data_folder_is_tried_before_the_keras_cache(tmp_path, tiny_cifar10_archive):
-    write_folder(tmp_path / "keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py",
-                 cifar10_files(n_per_batch=4))
+    write_folder(
+        tmp_path / "keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+        cifar10_files(n_per_batch=4),
+    )
     os.environ["CIFAR_COURSE_DATA"] = str(tmp_path / "data")
     assert len(cc.load_dataset("cifar10", subset=False).x_train) == 100
     del os.environ["CIFAR_COURSE_DATA"]
@@ -90,8 +96,13 @@ def test_keras_cache_mnist_and_fashion(tmp_path):
 
     base = tmp_path / "keras" / "datasets"
     base.mkdir(parents=True)
-    np.savez(base / "mnist.npz", x_train=np.zeros((20, 28, 28), np.uint8), y_train=np.arange(20) % 10,
-             x_test=np.zeros((10, 28, 28), np.uint8), y_test=np.arange(10))
+    np.savez(
+        base / "mnist.npz",
+        x_train=np.zeros((20, 28, 28), np.uint8),
+        y_train=np.arange(20) % 10,
+        x_test=np.zeros((10, 28, 28), np.uint8),
+        y_test=np.arange(10),
+    )
     assert cc.load_dataset("mnist", subset=False).x_train.shape == (20, 28, 28, 1)
 
     def idx(array: np.ndarray) -> bytes:
@@ -114,10 +125,13 @@ def test_download_is_used_when_nothing_is_local(tmp_path, monkeypatch):
 
     def fake_load_data():  # what Keras does: put the official files into its cache
         calls.append(1)
-        write_folder(tmp_path / "keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py",
-                     cifar10_files(n_per_batch=2))
+        write_folder(
+            tmp_path / "keras" / "datasets" / "cifar-10-batches-py-target" / "cifar-10-batches-py",
+            cifar10_files(n_per_batch=2),
+        )
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", fake_load_data)
+    monkeypatch.setattr(data_mod, "reachable", lambda host: True)
     ds = cc.load_dataset("cifar10", download=True, subset=False)
     assert calls and ds.source.startswith("download") and len(ds.x_train) == 10
 
@@ -129,6 +143,7 @@ def test_failed_download_falls_back_to_synthetic_only_in_smoke(monkeypatch, caps
         raise Exception("URL fetch failure: Name or service not known")
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
+    monkeypatch.setattr(data_mod, "reachable", lambda host: True)  # the server answers, the download then fails
     ds = cc.load_dataset("cifar10", download=True)
     assert ds.synthetic and all(n.startswith("synthetic") for n in ds.class_names)
     out = capsys.readouterr().out
@@ -138,6 +153,25 @@ def test_failed_download_falls_back_to_synthetic_only_in_smoke(monkeypatch, caps
     message = str(err.value)
     assert "URL fetch failure" in message and "CIFAR_COURSE_DATA" in message
     assert "keras.datasets.cifar10.load_data()" in message and "cifar-10-python.tar.gz" in message
+
+
+def test_no_network_skips_the_download_with_one_clear_line(monkeypatch, capsys):
+    import socket
+
+    import keras
+
+    def no_network(address, timeout=None):
+        raise OSError("Network is unreachable")
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("load_data must not start (it would print 'Downloading data from ...' first)")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    monkeypatch.setattr(keras.datasets.cifar100, "load_data", must_not_run)
+    with pytest.raises(cc.DataNotFoundError) as err:
+        cc.load_dataset("cifar100", download=True, profile="quick")
+    assert "download: skipped (no network: www.cs.toronto.edu cannot be reached)" in str(err.value)
+    assert "Downloading data from" not in capsys.readouterr().out
 
 
 def test_synthetic_stand_in_is_learnable_and_balanced():

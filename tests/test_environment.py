@@ -1,10 +1,11 @@
 """environment.yml (conda) installs the same packages, with the same versions, as pyproject.toml (pip)."""
+
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 
+import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,7 +18,9 @@ def _split(spec: str) -> tuple[str, str]:
 
 def pip_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    specs = project["dependencies"] + project["optional-dependencies"]["course"] + project["optional-dependencies"]["test"]
+    specs = (
+        project["dependencies"] + project["optional-dependencies"]["course"] + project["optional-dependencies"]["test"]
+    )
     return dict(_split(s) for s in specs)
 
 
@@ -36,7 +39,9 @@ def conda_requirements() -> dict[str, str]:
 
 def test_environment_yml_matches_pyproject():
     pip, conda = pip_requirements(), conda_requirements()
-    assert set(pip) == set(conda), f"only in pyproject: {set(pip) - set(conda)}; only in environment.yml: {set(conda) - set(pip)}"
+    assert set(pip) == set(conda), (
+        f"only in pyproject: {set(pip) - set(conda)}; only in environment.yml: {set(conda) - set(pip)}"
+    )
     assert {n: v for n, v in pip.items() if conda[n] != v} == {}
 
 

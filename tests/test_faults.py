@@ -2,6 +2,7 @@
 
 test_data.py and test_config.py hold the happy paths and the main errors; this file goes through the faults.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,7 +20,7 @@ from PIL import Image
 
 import cifar_course as cc
 from cifar_course import data as data_mod
-from cifar_course import training
+from cifar_course import formats, training
 from conftest import cifar10_files, write_folder, write_image_tree, write_tar_gz
 
 REPO = Path(__file__).resolve().parents[1]
@@ -27,8 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _npz(path: Path, y_train, y_test=(0, 1), **extra) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(path, x_train=np.zeros((len(y_train), 32, 32, 3), np.uint8), y_train=np.array(y_train),
-             x_test=np.zeros((len(y_test), 32, 32, 3), np.uint8), y_test=np.array(y_test), **extra)
+    np.savez(
+        path,
+        x_train=np.zeros((len(y_train), 32, 32, 3), np.uint8),
+        y_train=np.array(y_train),
+        x_test=np.zeros((len(y_test), 32, 32, 3), np.uint8),
+        y_test=np.array(y_test),
+        **extra,
+    )
     return path
 
 
@@ -64,7 +71,9 @@ def test_data_folder_that_does_not_exist_names_the_setting(tmp_path, monkeypatch
 
 
 def test_unknown_profile_as_an_argument_lists_the_valid_ones():
-    with pytest.raises(cc.ConfigError, match=r"Unknown profile 'fast' \(argument\). Valid profiles: smoke, quick, full"):
+    with pytest.raises(
+        cc.ConfigError, match=r"Unknown profile 'fast' \(argument\). Valid profiles: smoke, quick, full"
+    ):
         cc.load_dataset("cifar10", profile="fast")
     assert cc.get_profile(" Quick ").name == "quick"  # stray spaces and capitals are forgiven
 
@@ -72,10 +81,12 @@ def test_unknown_profile_as_an_argument_lists_the_valid_ones():
 # --------------------------------------------------------------------------- archives and batches
 def _damage(kind: str, raw: bytes) -> bytes:
     middle = len(raw) // 2
-    return {"truncated": raw[: len(raw) * 9 // 10],
-            "flipped bytes": raw[:middle] + bytes(b ^ 0xFF for b in raw[middle:middle + 16]) + raw[middle + 16:],
-            "not gzip": b"<html>404 Not Found</html>",
-            "empty": b""}[kind]
+    return {
+        "truncated": raw[: len(raw) * 9 // 10],
+        "flipped bytes": raw[:middle] + bytes(b ^ 0xFF for b in raw[middle : middle + 16]) + raw[middle + 16 :],
+        "not gzip": b"<html>404 Not Found</html>",
+        "empty": b"",
+    }[kind]
 
 
 @pytest.mark.parametrize("kind", ["truncated", "flipped bytes", "not gzip", "empty"])
@@ -153,8 +164,11 @@ def test_mixed_image_sizes_and_colour_modes_are_errors(tmp_path):
     root = write_image_tree(tmp_path / "d" / "cifar10")
     odd = root / "train" / "frog" / "0005.png"
     Image.new("RGB", (40, 30), (1, 2, 3)).save(odd)
-    with pytest.raises(cc.DataError, match=rf"Mixed image sizes: .* is \(32, 32, 3\) but {re.escape(str(odd))} "
-                                           r"is \(30, 40, 3\).*Resize"):
+    with pytest.raises(
+        cc.DataError,
+        match=rf"Mixed image sizes: .* is \(32, 32, 3\) but {re.escape(str(odd))} "
+        r"is \(30, 40, 3\).*Resize",
+    ):
         cc.load_dataset("cifar10", tmp_path / "d")
     Image.new("L", (32, 32), 9).save(odd)  # a grayscale photo among colour ones
     with pytest.raises(cc.DataError, match=r"is \(32, 32, 1\).*colour mode"):
@@ -184,8 +198,11 @@ def test_empty_class_folder_is_an_error(tmp_path, filler):
 @pytest.mark.parametrize("bad", [10, -1])
 def test_labels_out_of_range_in_an_npz_are_an_error(tmp_path, bad):
     _npz(tmp_path / "d" / "cifar10" / "arrays.npz", [0, 1, 2, bad])
-    with pytest.raises(cc.DataError, match=rf"train labels run from {min(0, bad)} to {max(2, bad)} but there are "
-                                           r"10 classes \(labels must be 0..9\)"):
+    with pytest.raises(
+        cc.DataError,
+        match=rf"train labels run from {min(0, bad)} to {max(2, bad)} but there are "
+        r"10 classes \(labels must be 0..9\)",
+    ):
         cc.load_dataset("cifar10", tmp_path / "d")
 
 
@@ -221,14 +238,14 @@ def _cache_files(tmp_path) -> list[Path]:
 @pytest.mark.parametrize("version", [1, None])
 def test_cache_from_another_version_is_rebuilt_with_a_message(tmp_path, capsys, version):
     root = write_image_tree(tmp_path / "d" / "cifar10")
-    path = data_mod._tree_cache_path(root, "cifar10")
+    path = formats.tree_cache_path(root, "cifar10")
     stale = {"cache_version": version} if version is not None else {}
     _npz(path, [0] * 36, [0] * 12, class_names=np.array(["cat", "dog", "frog"]), **stale)  # all-black, all "cat"
     ds = cc.load_dataset("cifar10", tmp_path / "d", subset=False)
     assert f"Ignoring {path}: a cache written by another version" in capsys.readouterr().out
     assert "(cached)" not in ds.source and set(ds.y_train) == {0, 1, 2} and ds.x_train.max() > 0
     with np.load(path) as npz:
-        assert int(npz["cache_version"]) == data_mod.CACHE_VERSION
+        assert int(npz["cache_version"]) == formats.CACHE_VERSION
     assert cc.load_dataset("cifar10", tmp_path / "d", subset=False).source.endswith("(cached)")
 
 
@@ -254,7 +271,7 @@ def test_image_edited_in_place_invalidates_the_cache(tmp_path):
 def test_damaged_cache_is_rebuilt(tmp_path, capsys):
     root = write_image_tree(tmp_path / "d" / "cifar10")
     first = cc.load_dataset("cifar10", tmp_path / "d", subset=False)
-    path = data_mod._tree_cache_path(root, "cifar10")
+    path = formats.tree_cache_path(root, "cifar10")
     path.write_bytes(path.read_bytes()[:1000])
     again = cc.load_dataset("cifar10", tmp_path / "d", subset=False)
     assert "Rebuilding a damaged cache" in capsys.readouterr().out and "(cached)" not in again.source
@@ -274,11 +291,11 @@ def test_interrupted_cache_write_leaves_nothing_a_later_run_trusts(tmp_path, mon
         cc.load_dataset("cifar10", tmp_path / "d")
     assert _cache_files(tmp_path) == [], "the interrupted write left a file behind"
     # a temporary file left by a killed process is never read either
-    (tmp_path / "cache" / f"{data_mod._tree_cache_path(root, 'cifar10').stem}.999.tmp.npz").write_bytes(b"junk")
+    (tmp_path / "cache" / f"{formats.tree_cache_path(root, 'cifar10').stem}.999.tmp.npz").write_bytes(b"junk")
     monkeypatch.setattr(np, "savez", real_savez)
     ds = cc.load_dataset("cifar10", tmp_path / "d", subset=False)
     assert "(cached)" not in ds.source and len(ds.x_train) == 36
-    assert data_mod._tree_cache_path(root, "cifar10").is_file()
+    assert formats.tree_cache_path(root, "cifar10").is_file()
 
 
 # --------------------------------------------------------------------------- pickles that would run code
@@ -303,8 +320,15 @@ def _payloads(marker: Path) -> dict:
 
 
 @pytest.mark.parametrize("payload", ["os.system", "subprocess.Popen", "builtins.eval", "builtins.exec"])
-@pytest.mark.parametrize("layout, where", [("archive", "data_batch_1"), ("archive", "batches.meta"),
-                                           ("archive", "object array in test_batch"), ("folder", "data_batch_1")])
+@pytest.mark.parametrize(
+    "layout, where",
+    [
+        ("archive", "data_batch_1"),
+        ("archive", "batches.meta"),
+        ("archive", "object array in test_batch"),
+        ("folder", "data_batch_1"),
+    ],
+)
 def test_pickle_that_would_run_code_is_refused_and_never_runs(tmp_path, payload, layout, where):
     marker = tmp_path / "code-ran"
     evil = _payloads(marker)[payload]
@@ -353,10 +377,12 @@ def test_damaged_model_file_is_a_clear_error(tmp_path):
         cc.load_model(tmp_path, best=True)
 
 
-UNSAFE = {r"allow_pickle\s*=\s*True": "np.load(allow_pickle=True) runs code from the file",
-          r"safe_mode\s*=\s*False": "Keras safe mode off runs code from the file",
-          r"enable_unsafe_deserialization": "turns Keras safe mode off everywhere",
-          r"\bpickle\.loads?\(": "use data.safe_unpickle for CIFAR batches"}
+UNSAFE = {
+    r"allow_pickle\s*=\s*True": "np.load(allow_pickle=True) runs code from the file",
+    r"safe_mode\s*=\s*False": "Keras safe mode off runs code from the file",
+    r"enable_unsafe_deserialization": "turns Keras safe mode off everywhere",
+    r"\bpickle\.loads?\(": "use data.safe_unpickle for CIFAR batches",
+}
 
 
 def _sources() -> dict[str, str]:
@@ -372,8 +398,12 @@ def _sources() -> dict[str, str]:
 def test_no_unsafe_loading_in_the_package_or_the_notebooks():
     sources = _sources()
     assert "cifar_course/data.py" in sources
-    problems = [f"{path}: {pattern} ({why})" for path, text in sources.items() for pattern, why in UNSAFE.items()
-                if re.search(pattern, text)]
+    problems = [
+        f"{path}: {pattern} ({why})"
+        for path, text in sources.items()
+        for pattern, why in UNSAFE.items()
+        if re.search(pattern, text)
+    ]
     assert not problems, "\n".join(problems)
 
 
@@ -386,14 +416,21 @@ def test_two_runs_in_the_same_second_never_share_a_folder(monkeypatch):
     monkeypatch.setattr(training, "dt", SimpleNamespace(datetime=SimpleNamespace(now=lambda: frozen)))
     runs = [cc.new_run("02", "R1") for _ in range(3)]
     assert [r.name for r in runs] == ["02_R1_20260102-030405", "02_R1_20260102-030405-2", "02_R1_20260102-030405-3"]
-    assert all(r.is_dir() and not any(r.iterdir()) for r in runs)
+    assert all(r.path.is_dir() and not any(r.path.iterdir()) for r in runs)
 
 
 def _tiny_model_and_data(seed: int = 0):
     cc.set_seeds(seed)
     ds = data_mod.synthetic_dataset("cifar10", 200, 40)
-    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
-                              keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")], name="tiny")
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(4, 3, strides=2, activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10, activation="softmax"),
+        ],
+        name="tiny",
+    )
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model, cc.scale_pixels(ds.x_train), ds.y_train
 
@@ -414,13 +451,14 @@ def test_interrupted_training_keeps_history_and_best_checkpoint():
     model, x, y = _tiny_model_and_data()
     run = cc.new_run("02", "tiny")
     with pytest.raises(KeyboardInterrupt):
-        model.fit(x, y, validation_split=0.2, epochs=5, batch_size=50, verbose=0,
-                  callbacks=cc.training_callbacks(run, len(x)) + [_StopAfter(2)])
+        model.fit(
+            x, y, validation_split=0.2, epochs=5, batch_size=50, verbose=0, callbacks=run.callbacks() + [_StopAfter(2)]
+        )
     assert len((run / "history.csv").read_text().strip().splitlines()) == 1 + 2  # header + 2 epochs
     history = cc.load_history(run)
     assert len(history["loss"]) == 2 and len(history["val_accuracy"]) == 2
     assert cc.load_model(run, best=True).count_params() == model.count_params()
-    assert training.interrupted_runs() == [run] and cc.list_runs() == []
+    assert training.interrupted_runs() == [run.path] and cc.list_runs() == []
     assert not (run / "saving-best.keras").exists()
 
 
@@ -438,8 +476,9 @@ def test_interrupt_while_saving_the_checkpoint_keeps_the_previous_best(monkeypat
 
     monkeypatch.setattr(keras.Model, "save", save_cut_short)
     with pytest.raises(KeyboardInterrupt):
-        model.fit(x, y, epochs=5, batch_size=50, verbose=0,
-                  callbacks=cc.training_callbacks(run, len(x), monitor="loss"))  # the training loss falls each epoch
+        model.fit(
+            x, y, epochs=5, batch_size=50, verbose=0, callbacks=run.callbacks(monitor="loss")
+        )  # the training loss falls each epoch
     monkeypatch.setattr(keras.Model, "save", real_save)
     assert len(saves) == 2
     assert cc.load_model(run, best=True).count_params() == model.count_params()  # epoch 1's model, intact
@@ -462,15 +501,20 @@ class KillAfterTwo(keras.callbacks.Callback):
 model, x, y = _tiny_model_and_data()
 run = cc.new_run("02", "tiny")
 model.fit(x, y, validation_split=0.2, epochs=5, batch_size=50, verbose=0,
-          callbacks=cc.training_callbacks(run, len(x)) + [KillAfterTwo()])
+          callbacks=run.callbacks() + [KillAfterTwo()])
 """
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 def test_killed_training_keeps_history_and_best_checkpoint():
     script = KILLED_TRAINING.format(tests=str(Path(__file__).parent))
-    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]
     [run] = training.interrupted_runs()
     assert len(cc.load_history(run)["loss"]) == 2

@@ -1,4 +1,5 @@
 """Lessons run on their own, in any order: with no earlier runs saved, each says which lesson to run (smoke)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,14 +18,22 @@ def run_alone(name: str, runs: Path, monkeypatch) -> str:
     monkeypatch.delenv("CIFAR_COURSE_OFFLINE", raising=False)
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
-    return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                     if o.get("output_type") == "stream")
+    return "\n".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "stream"
+    )
 
 
-@pytest.mark.parametrize("name, says", [
-    ("04_deeper_cnn.ipynb", "run lesson 03 to add it to this comparison"),
-    ("06_error_analysis.ipynb", "No saved run: training M3 for one epoch so the lesson can run"),
-])
+@pytest.mark.parametrize(
+    "name, says",
+    [
+        ("04_deeper_cnn.ipynb", "run lesson 03 to add it to this comparison"),
+        ("06_error_analysis.ipynb", "No saved run: training M3 for one epoch so the lesson can run"),
+    ],
+)
 def test_lesson_runs_without_earlier_runs_and_names_the_missing_lesson(name, says, tmp_path, monkeypatch):
     if not (NOTEBOOKS / name).exists():
         pytest.fail(f"{name} is missing from notebooks/")

@@ -1,18 +1,27 @@
 """The reference models: parameter counts, and VGG16's weights lookup (local file, download, smoke fallback)."""
+
 import keras
+import numpy as np
 import pytest
 
 import cifar_course as cc
 from cifar_course import config, models
 
 
-@pytest.mark.parametrize("build, expected", [
-    (models.r1, 122_570),
-    (models.m1, 2_105_066),
-    (lambda: models.m1(dropout=True), 2_105_066),
-    (models.m3, 1_084_234),
-    (models.r4, 225_034),
-])
+@pytest.mark.parametrize(
+    "build, expected",
+    [
+        (models.r1, 122_570),
+        (models.m1, 2_105_066),
+        (lambda: models.m1(dropout=True), 2_105_066),
+        (models.m3, 1_084_234),
+        (models.r4, 225_034),
+        (models.r3, 128_420),
+        (models.m2, 2_105_066),
+        (lambda: models.m3(batch_norm=True), 1_084_666),  # lesson 07's step 1: +3 per channel of 144
+        (models.modern_cnn, 293_882),
+    ],
+)
 def test_parameter_counts(build, expected):
     assert build().count_params() == expected
 
@@ -123,3 +132,68 @@ def test_offline_without_a_file_is_a_clear_error(offline, monkeypatch, profile):
     monkeypatch.setenv("COURSE_PROFILE", profile)
     with pytest.raises(cc.ConfigError, match="CIFAR_COURSE_VGG16_WEIGHTS"):
         models.vgg16_base()
+
+
+def test_m3_with_batch_norm_has_no_dropout_and_no_conv_biases():
+    model = models.m3(batch_norm=True, name="step1")
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert model.name == "step1" and "Dropout" not in kinds and kinds.count("BatchNormalization") == 4
+    assert all(not layer.use_bias for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+
+
+def test_m4_joins_the_base_and_the_head():
+    base = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(256, 8, strides=8)], name="tiny_base")
+    model = models.m4(base, models.m4_head())
+    assert model.name == "M4_transfer" and model.input_shape == (None, 32, 32, 3) and model.output_shape == (None, 10)
+
+
+def _r1_by_hand(last_units: int = 10, activation=None) -> keras.Model:
+    """R1 as lesson 02 builds it: a separate convolutional base inside the model."""
+    base = keras.Sequential(
+        [
+            keras.Input(shape=(32, 32, 3)),
+            keras.layers.Conv2D(32, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+        ],
+        name="conv_base",
+    )
+    return keras.Sequential([base, keras.layers.Flatten(), keras.layers.Dense(64, activation="relu"),
+                             keras.layers.Dense(last_units, activation=activation)], name="R1_baseline")  # fmt: skip
+
+
+def test_assert_same_accepts_the_lessons_build_and_names_the_first_difference(capsys):
+    models.assert_same(_r1_by_hand(), models.r1)
+    assert "R1_baseline matches cc.models' R1_baseline: 8 layers, 122,570 parameters." in capsys.readouterr().out
+    with pytest.raises(
+        AssertionError, match=r"differ at layer 7: Dense\(units=10, activation='softmax'.*\(in activation\)"
+    ):
+        models.assert_same(_r1_by_hand(activation="softmax"), models.r1)
+    with pytest.raises(AssertionError, match="differ at layer 7: .*units=100.*in activation, units"):
+        models.assert_same(_r1_by_hand(), models.r3)
+    shorter = keras.Sequential([keras.Input((32, 32, 3)), *models.r1().layers[:-1]], name="short")
+    with pytest.raises(AssertionError, match="have 7 and 8 layers"):
+        models.assert_same(shorter, models.r1)
+    with pytest.raises(AssertionError, match=r"differ at layer 5: Flatten\(\) against Dropout\(rate=0.25\)"):
+        models.assert_same(models.m1(), models.m3)
+
+
+def test_assert_same_leaves_the_random_state_as_it_was():
+    """Checking a lesson's model must not change what it trains next (lessons 02 and 04 reproduce their numbers)."""
+
+    def next_model_after(check: bool) -> list:
+        cc.set_seeds(7)
+        model = _r1_by_hand()
+        if check:
+            models.assert_same(model, models.r1)
+        following = models.m3()  # built next: initializers and dropout seeds draw from the random state
+        return [w.numpy() for w in following.weights] + [
+            layer.seed_generator.get_config()["seed"] for layer in following.layers if hasattr(layer, "seed_generator")
+        ]
+
+    without, with_check = next_model_after(False), next_model_after(True)
+    assert len(without) == len(with_check) > 10
+    for a, b in zip(without, with_check, strict=True):
+        assert np.array_equal(a, b)

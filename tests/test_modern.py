@@ -1,4 +1,5 @@
-"""Lesson 07's helpers: flips are flips, crops shift content, the schedule peaks and ends where it should, TTA averages."""
+"""Lesson 07's helpers: flips are flips, crops shift content, the schedule peaks and ends where it should, TTA."""
+
 from __future__ import annotations
 
 import keras
@@ -33,7 +34,7 @@ def test_crop_keeps_shape_and_shifts_content():
             padded = np.pad(src, ((4, 4), (4, 4), (0, 0)), mode="reflect")
             for dy in range(9):
                 for dx in range(9):
-                    if np.array_equal(o, padded[dy:dy + 32, dx:dx + 32]):
+                    if np.array_equal(o, padded[dy : dy + 32, dx : dx + 32]):
                         found = True
                         moved += (dy, dx) != (4, 4)
                         break
@@ -50,7 +51,7 @@ def test_train_pipeline_batches_scaled_floats():
     batches = list(modern.train_pipeline(x, y, batch_size=16))
     assert [len(b[0]) for b in batches] == [16, 16, 16, 2]
     images = np.concatenate([b[0] for b in batches])
-    assert images.dtype == np.float32 and 0.0 <= images.min() and images.max() <= 1.0
+    assert images.dtype == np.float32 and images.min() >= 0.0 and images.max() <= 1.0
     labels = np.concatenate([b[1] for b in batches])
     assert sorted(labels.argmax(1).tolist()) == sorted((np.arange(50) % 10).tolist())  # shuffled, none lost
 
@@ -94,7 +95,9 @@ def test_check_ablation_prediction_compares_with_the_histories(capsys):
     with_it = {"accuracy": [0.5, 0.70], "val_accuracy": [0.5, 0.68]}
     without = {"accuracy": [0.6, 0.90], "val_accuracy": [0.5, 0.62]}
     assert checks.check_ablation_prediction(None, with_it, without, "augmentation") is False
-    assert checks.check_ablation_prediction({"val_accuracy": "lower", "gap": "larger"}, with_it, without, "augmentation")
+    assert checks.check_ablation_prediction(
+        {"val_accuracy": "lower", "gap": "larger"}, with_it, without, "augmentation"
+    )
     assert not checks.check_ablation_prediction({"val_accuracy": "higher", "gap": "larger"}, with_it, without, "x")
     assert "it was 'lower'" in capsys.readouterr().out
     with pytest.raises(checks.CheckFailed, match="choose one of"):

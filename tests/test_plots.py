@@ -1,4 +1,5 @@
 """Each figure helper draws what it says, on small made-up inputs."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -18,8 +19,9 @@ def close_figures():
 
 def test_show_images_titles_predictions():
     images = np.zeros((3, 4, 4, 3), np.uint8)
-    fig = plots.show_images(images, [0, 1, 1], ["a", "b"], n_rows=1, n_cols=4, predictions=[0, 0, 1],
-                            probabilities=[0.9, 0.6, 0.7])
+    fig = plots.show_images(
+        images, [0, 1, 1], ["a", "b"], n_rows=1, n_cols=4, predictions=[0, 0, 1], probabilities=[0.9, 0.6, 0.7]
+    )
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:3] == ["true: a\npred: a (0.90)", "true: b\npred: a (0.60)", "true: b\npred: b (0.70)"]
     assert fig.axes[1].title.get_color() == "red" and fig.axes[0].title.get_color() == "green"

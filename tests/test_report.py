@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from cifar_course import report
-from cifar_course.cli import main
+from cifar_course.tools import report
+from cifar_course.tools.cli import main
 
 
 def _run_folder(base: Path, name: str, **metrics) -> Path:

@@ -1,4 +1,5 @@
-"""Same seed, same machine, CPU: training gives bit-identical weights (docs/troubleshooting.md says what still varies)."""
+"""Same seed, same machine, CPU: training gives bit-identical weights (docs/troubleshooting.md: what still varies)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -27,15 +28,17 @@ def train(seed: int) -> tuple[list[np.ndarray], str]:
     cc.set_seeds(seed)
     ds = data_mod.synthetic_dataset("cifar10", 160, 10)
     (x, y), _ = cc.split_validation(cc.scale_pixels(ds.x_train), ds.y_train, 0.2)
-    model = keras.Sequential([
-        keras.Input((32, 32, 3)),
-        keras.layers.Conv2D(8, 3, activation="relu"),
-        keras.layers.BatchNormalization(),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Dropout(0.3),
-        keras.layers.Flatten(),
-        keras.layers.Dense(10),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((32, 32, 3)),
+            keras.layers.Conv2D(8, 3, activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Dropout(0.3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(10),
+        ]
+    )
     model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(x, y, batch_size=32, epochs=2, shuffle=True, verbose=0)
     weights = model.get_weights()

@@ -1,4 +1,5 @@
-"""The runner: Ctrl-C while a lesson runs, and the results table's models column (the rest is tested through the CLI)."""
+"""The runner: Ctrl-C while a lesson runs, and the results table's models column (the rest: through the CLI)."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from cifar_course import runner
+from cifar_course.tools import runner
 
 
 def _lesson(tmp_path: Path) -> runner.Lesson:
@@ -49,10 +50,22 @@ def test_a_real_error_without_ctrl_c_is_a_failure(tmp_path, monkeypatch):
 
 
 def test_results_table_names_models_speed_and_any_precision_other_than_float32():
-    result = runner.LessonResult("03", "03_dropout", status="ok", seconds=700.0, saved_runs=[
-        {"model": "M1_first_cnn", "images_per_second": 1974.4, "train_seconds": 240.2, "precision": "mixed_bfloat16"},
-        {"model": "R1_baseline", "images_per_second": 2754.0, "train_seconds": 167.8, "precision": "float32"},
-    ])
-    cell = runner._models_cell(result)
-    assert cell == ("M1_first_cnn, 1,974 img/s, 240.2 s training, mixed_bfloat16; "
-                    "R1_baseline, 2,754 img/s, 167.8 s training")
+    result = runner.LessonResult(
+        "03",
+        "03_dropout",
+        status="ok",
+        seconds=700.0,
+        saved_runs=[
+            {
+                "model": "M1_first_cnn",
+                "images_per_second": 1974.4,
+                "train_seconds": 240.2,
+                "precision": "mixed_bfloat16",
+            },
+            {"model": "R1_baseline", "images_per_second": 2754.0, "train_seconds": 167.8, "precision": "float32"},
+        ],
+    )
+    cell = runner.models_cell(result)
+    assert cell == (
+        "M1_first_cnn, 1,974 img/s, 240.2 s training, mixed_bfloat16; R1_baseline, 2,754 img/s, 167.8 s training"
+    )

@@ -1,4 +1,5 @@
 """Training lowers the loss, and runs are saved, listed and reloaded without overwriting."""
+
 from __future__ import annotations
 
 import json
@@ -20,15 +21,16 @@ def trained(tmp_path):
     from cifar_course.models import r1
 
     model = r1()
-    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
+    )
     (x_tr, y_tr), (x_val, y_val) = cc.split_validation(x, ds.y_train, 0.2)
-    run = cc.new_run("02", "R1")
-    history = model.fit(x_tr, y_tr, epochs=3, batch_size=32, validation_data=(x_val, y_val), verbose=0,
-                        callbacks=cc.training_callbacks(run, len(x_tr)))
+    run = cc.new_run("02", "R1", data=ds, batch_size=32)
+    history = model.fit(
+        x_tr, y_tr, epochs=3, batch_size=32, validation_data=(x_val, y_val), verbose=0, callbacks=run.callbacks()
+    )
     _, test_acc = model.evaluate(x_test, ds.y_test, verbose=0)
-    metrics = cc.save_run(run, model, history, test_accuracy=test_acc, data=ds, epochs=3, batch_size=32,
-                          lesson="02")
+    metrics = run.save(model, history, test_accuracy=test_acc)
     return run, model, history, metrics, x_test
 
 
@@ -42,34 +44,45 @@ def test_training_lowers_the_loss_and_beats_chance(trained):
 
 def test_run_folder_holds_model_history_metrics_and_checkpoint(trained):
     run, model, _, metrics, x_test = trained
-    assert {p.name for p in run.iterdir()} >= {"model.keras", "best.keras", "history.json", "history.csv", "metrics.json"}
+    assert {p.name for p in run.path.iterdir()} >= {
+        "model.keras",
+        "best.keras",
+        "history.json",
+        "history.csv",
+        "metrics.json",
+    }
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["params"] == 122_570 and saved["profile"] == "smoke" and saved["synthetic_data"] is True
     assert saved["epochs"] == 3 and saved["train_seconds"] > 0 and saved["images_per_second"] > 0
     reloaded = cc.load_model(run)
-    np.testing.assert_allclose(reloaded.predict(x_test[:5], verbose=0), model.predict(x_test[:5], verbose=0),
-                               rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        reloaded.predict(x_test[:5], verbose=0), model.predict(x_test[:5], verbose=0), rtol=1e-5, atol=1e-5
+    )
     assert len(cc.load_history(run)["loss"]) == 3
+    assert run.metrics() == saved and saved["epochs_planned"] == 3 and saved["batch_size"] == 32
+    assert saved["lesson"] == "02" and saved["class_names"] == [f"synthetic_{i}" for i in range(10)]
 
 
 def test_runs_are_listed_and_never_overwritten(trained, capsys):
     run, model, history, _, _ = trained
     again = cc.new_run("02", "R1")
-    assert again != run and again.name.startswith(run.name[:10])
+    assert again.path != run.path and again.name.startswith(run.name[:10])
     with pytest.raises(cc.ConfigError, match="already holds a saved run"):
-        cc.save_run(run, model, history, test_accuracy=0.5, data=data_mod.synthetic_dataset(), epochs=3,
-                    batch_size=32, lesson="02")
+        run.save(model, history, test_accuracy=0.5)
+    with pytest.raises(cc.ConfigError, match="does not know its data"):
+        again.save(model, history, test_accuracy=0.5)
     runs = cc.list_runs()
-    assert [r["run"] for r in runs] == [str(run)]
-    assert cc.latest_run("02") == run and cc.latest_run("03") is None
-    assert cc.latest_run(model="R1_baseline") == run
+    assert [r["run"] for r in runs] == [str(run.path)]
+    assert cc.latest_run("02") == run.path and cc.latest_run("03") is None
+    assert cc.latest_run(model="R1_baseline") == run.path
 
 
 def test_save_run_prints_the_training_speed(trained, capsys):
     _, model, history, metrics, _ = trained
     capsys.readouterr()
-    again = cc.save_run(cc.new_run("02", "R1"), model, history, test_accuracy=0.5, data=data_mod.synthetic_dataset(),
-                        epochs=3, batch_size=32, lesson="02")
+    again = cc.new_run("02", "R1", data=data_mod.synthetic_dataset(), batch_size=32).save(
+        model, history, test_accuracy=0.5
+    )
     assert capsys.readouterr().out.splitlines()[-1] == cc.training.speed_line(again)
     line = cc.training.speed_line(metrics)
     per_epoch = metrics["train_seconds"] / 3
@@ -98,8 +111,9 @@ def test_steps_per_execution_changes_speed_not_training():
     for spe in (1, 32):
         keras.utils.set_random_seed(1)
         model = models.r1()
-        model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      steps_per_execution=spe)
+        model.compile(
+            optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), steps_per_execution=spe
+        )
         model.fit(x, y, batch_size=8, epochs=2, shuffle=True, verbose=0)  # 12 batches: one partial call of 32
         weights.append(model.get_weights())
     for a, b in zip(*weights):

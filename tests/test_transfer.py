@@ -1,4 +1,5 @@
 """VGG16 preprocessing and the feature cache (a tiny stand-in base keeps these fast)."""
+
 import keras
 import numpy as np
 import pytest
@@ -14,8 +15,10 @@ def cache(monkeypatch, tmp_path):
 
 def tiny_base(seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
-                             keras.layers.MaxPooling2D(2)], name="tiny")
+    return keras.Sequential(
+        [keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"), keras.layers.MaxPooling2D(2)],
+        name="tiny",
+    )
 
 
 def pixels(n=10):

@@ -4,7 +4,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from .reference import REFERENCE, reference_for
+from ..evaluation import comparable_with_reference, data_label, on_cifar10, weights_kind, why_not_comparable
+from ..reference import REFERENCE, reference_for
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -23,17 +24,23 @@ def _pct(value) -> str:
 
 
 def data_kind(run: dict) -> str:
-    """A short name for where a run's images came from."""
+    """A short name for where a run's images came from ('JPEG copy' only for CIFAR-10's JPEG copy)."""
     source = str(run.get("data_source", ""))
     if run.get("synthetic_data") or source.startswith("SYNTHETIC"):
         return "SYNTHETIC"
     if "JPEG" in source:
-        return "JPEG copy"
+        return "JPEG copy" if on_cifar10(run) else "JPEG image folder"
     if "official" in source or "download" in source or "Keras" in source:
         return "official"
     if source.startswith("image folder"):
         return "image folder"
     return source.split(" ")[0] if source else "?"
+
+
+def data_text(run: dict) -> str:
+    """The data column: 'JPEG copy' for CIFAR-10, else the data set too ('mnist, image folder', 'own data, ...')."""
+    kind = data_kind(run)
+    return kind if on_cifar10(run) or kind == "SYNTHETIC" else f"{data_label(run)}, {kind}"
 
 
 def _reference_text(ref: dict | None) -> tuple[str, str]:
@@ -57,32 +64,43 @@ def _per_epoch(run: dict) -> str | None:
     return f"{seconds / epochs:.1f}"
 
 
+def _size_and_speed(r: dict) -> list:
+    ips = r.get("images_per_second")
+    return [f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"), r.get("epochs"),
+            r.get("train_seconds"), _per_epoch(r), f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
+            r.get("precision"), _pct(r.get("val_accuracy")), _pct(r.get("test_accuracy"))]
+
+
 def run_rows(runs: list[dict]) -> list[list]:
-    """One table row per saved run, with the reference numbers beside it."""
+    """One table row per saved run, with the reference numbers beside it where it is comparable with them."""
     rows = []
     for r in runs:
-        reported, measured = _reference_text(reference_for(r.get("model")))
-        ips = r.get("images_per_second")
-        rows.append([
-            Path(r.get("run", "")).name, r.get("lesson"), r.get("model"),
-            f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"),
-            r.get("epochs"), r.get("train_seconds"), _per_epoch(r),
-            f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips, r.get("precision"),
-            _pct(r.get("val_accuracy")), _pct(r.get("test_accuracy")), data_kind(r), r.get("profile"),
-            r.get("machine"), reported, measured,
-        ])
+        ref = reference_for(r.get("model")) if comparable_with_reference(r) else None
+        rows.append([Path(r.get("run", "")).name, r.get("lesson"), r.get("model"), *_size_and_speed(r), data_text(r),
+                     r.get("profile"), r.get("machine"), *_reference_text(ref)])
     return rows
 
 
-RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "precision", "val acc", "test acc",
-               "data", "profile", "machine", "reference (published)", "reference (JPEG copy, 2 cores)"]
+RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "precision",
+               "val acc", "test acc", "data", "profile", "machine", "reference (published)",
+               "reference (JPEG copy, 2 cores)"]
+
+
+def other_rows(runs: list[dict]) -> list[list]:
+    """One table row per run not comparable with the reference numbers, with its real data and why."""
+    return [[Path(r.get("run", "")).name, r.get("lesson"), r.get("model"), *_size_and_speed(r), data_label(r),
+             data_kind(r), weights_kind(r) or "-", r.get("profile"), "; ".join(why_not_comparable(r))] for r in runs]
+
+
+OTHER_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "precision",
+                 "val acc", "test acc", "data set", "data", "weights", "profile", "not compared because"]
 
 
 def latest_only(runs: list[dict]) -> list[dict]:
-    """Keep the newest run of each (lesson, model, profile, data) combination."""
+    """Keep the newest run of each (lesson, model, profile, data, weights) combination."""
     newest = {}
     for r in runs:  # oldest first, so later ones win
-        newest[(r.get("lesson"), r.get("model"), r.get("profile"), data_kind(r))] = r
+        newest[(r.get("lesson"), r.get("model"), r.get("profile"), data_text(r), weights_kind(r))] = r
     return sorted(newest.values(), key=lambda r: r.get("date", ""))
 
 
@@ -93,42 +111,46 @@ def reference_rows() -> list[list]:
 
 
 def bar_chart(runs: list[dict], path: Path) -> Path:
-    """Horizontal bars: each run's test accuracy, with the reference numbers marked beside it."""
+    """Horizontal bars: each run's test accuracy, with the reference numbers beside the runs comparable with them."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: works whatever backend is in force (Agg canvas)
 
-    labels = [f"{r.get('model')} ({r.get('profile')}, {data_kind(r)}, {str(r.get('date', ''))[:16]})" for r in runs]
+    labels = [f"{r.get('model')} ({r.get('profile')}, {data_text(r)}, {str(r.get('date', ''))[:16]})" for r in runs]
     values = [float(r.get("test_accuracy") or 0) for r in runs]
     fig = Figure(figsize=(9, 1.6 + 0.45 * max(len(runs), 1)))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     y = list(range(len(runs)))
-    colors = ["#bbbbbb" if data_kind(r) == "SYNTHETIC" else "#4c72b0" for r in runs]
+    colors = ["#4c72b0" if comparable_with_reference(r) else "#bbbbbb" for r in runs]
     ax.barh(y, values, color=colors, height=0.6, label="this run: test accuracy")
     shown = set()
     for i, r in enumerate(runs):
         inside = values[i] > 0.15
         ax.text(values[i] - 0.01 if inside else values[i] + 0.01, i, f"{100 * values[i]:.1f}%", va="center",
                 ha="right" if inside else "left", fontsize=8, color="white" if inside else "black")
-        ref = reference_for(r.get("model"))
+        ref = reference_for(r.get("model")) if comparable_with_reference(r) else None
         if ref is None:
             continue
         published = ref["reported_test"] if ref["reported_test"] is not None else ref["reported_val"]
-        for value, marker, color, name in ((published, "|", "black", "reference, published (test; val where only val is published)"),
+        for value, marker, color, name in ((published, "|", "black",
+                                            "reference, published (test; val where only val is published)"),
                                            (ref["measured_jpeg_test"], "|", "#dd8452",
                                             "reference code, JPEG copy, 2 cores")):
             if value is not None:
                 ax.plot([value], [i], marker=marker, markersize=18, markeredgewidth=3, color=color, linestyle="none",
                         label=None if name in shown else name)
                 shown.add(name)
+    if not runs:
+        ax.text(0.5, 0, "no saved run on real CIFAR-10 to compare", ha="center", va="center")
     ax.set_yticks(y, labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
-    ax.set_xlabel("test accuracy (grey bars: synthetic smoke data, numbers mean nothing)")
+    ax.set_xlabel("test accuracy (grey bars: other data, synthetic data or RANDOM weights: no reference to compare)")
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(runs), 1) - 0.12), ncol=2, fontsize=8,
-              frameon=False)
-    ax.set_title("Saved runs against the reference numbers")
+    if runs:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(runs), 1) - 0.12), ncol=2, fontsize=8,
+                  frameon=False)
+    ax.set_title("Saved CIFAR-10 runs against the reference numbers")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120, bbox_inches="tight")
@@ -137,27 +159,44 @@ def bar_chart(runs: list[dict], path: Path) -> Path:
 
 def write_report(runs: list[dict], out_dir: Path, runs_base: Path, command: str = "") -> tuple[Path, Path]:
     """Write report.md and report.png in ``out_dir``; returns their paths."""
-    from .config import machine, versions
+    from ..config import machine, versions
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    png = bar_chart(runs, out_dir / "report.png")
+    compared = [r for r in runs if comparable_with_reference(r)]
+    others = [r for r in runs if not comparable_with_reference(r)]
+    png = bar_chart(compared, out_dir / "report.png")
     lines = [
         "# cifar-course: saved runs against the reference numbers",
         "",
         f"- Made: {dt.datetime.now().isoformat(timespec='seconds')}" + (f" by `{command}`" if command else ""),
-        f"- Runs read from: {runs_base} ({len(runs)} run(s))",
+        f"- Runs read from: {runs_base} ({len(runs)} run(s): {len(compared)} on CIFAR-10, {len(others)} other)",
         f"- This machine: {machine()}; " + ", ".join(f"{k} {v}" for k, v in versions().items()),
         "- Data: 'JPEG copy' = the JPEG-compressed CIFAR-10 copy (about a point below the official arrays); "
-        "'official' = the official CIFAR files; 'SYNTHETIC' = smoke-test stand-ins (numbers mean nothing).",
+        "'official' = the official CIFAR files; 'SYNTHETIC' = smoke-test stand-ins (numbers mean nothing); "
+        "'own data' = images whose classes are not the data set's (e.g. your own photos).",
         "",
-        "## Saved runs",
+        "## Saved runs on CIFAR-10",
         "",
-        markdown_table(RUN_HEADERS, run_rows(runs)),
+        "Only runs on real CIFAR-10 (its 10 classes, not synthetic, no RANDOM weights) stand beside the reference "
+        "numbers.",
         "",
-        f"![test accuracy of each run against the reference numbers]({png.name})",
+        markdown_table(RUN_HEADERS, run_rows(compared)) if compared else "No saved run on real CIFAR-10.",
         "",
-        "## Reference numbers",
+        f"![test accuracy of each CIFAR-10 run against the reference numbers]({png.name})",
+        "",
+    ]
+    if others:
+        lines += [
+            "## Other data sets, synthetic data and random weights",
+            "",
+            "Not comparable with the CIFAR-10 reference numbers.",
+            "",
+            markdown_table(OTHER_HEADERS, other_rows(others)),
+            "",
+        ]
+    lines += [
+        "## Reference numbers (CIFAR-10)",
         "",
         "Published: the tutorials' numbers on the official arrays. Measured: the reference code as written, "
         "on the JPEG copy, 2 CPU cores (see cifar_course/reference.py).",
@@ -168,7 +207,7 @@ def write_report(runs: list[dict], out_dir: Path, runs_base: Path, command: str 
         "## Data sources of the runs",
         "",
     ]
-    lines += [f"- {Path(r.get('run', '')).name}: {r.get('data_source', '?')}" for r in runs]
+    lines += [f"- {Path(r.get('run', '')).name}: {data_label(r)}, {r.get('data_source', '?')}" for r in runs]
     md = out_dir / "report.md"
     md.write_text("\n".join(lines) + "\n")
     return md, png

@@ -17,36 +17,25 @@ import shlex
 import sys
 from pathlib import Path
 
-from .config import PROFILES, ConfigError, cache_dir, get_profile
-from .data import DATASETS, DEFAULT_DATA_DIR, DataError, DataNotFoundError, data_root, describe_sources, keras_cache_dir
-from .datatools import (ARCHIVE_SUFFIXES, KNOWN_SHA256, ImportRefused, _count_archive, _import_npz, _import_tree,
-                        _is_archive, _load_test, _one_line, check_checksum, describe_folder, import_root,
-                        keras_cache_has, read_sums)
-from .runner import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, discover_lessons,
-                     find_notebooks_dir, model_runs_dir, results_table, run_course, select_lessons)
+from ..config import (DEFAULT_DATA_DIR, PROFILES, ConfigError, cache_dir, data_root, describe_sources, get_profile,
+                      keras_cache_dir)
+from ..data import DATASETS, DataError, DataNotFoundError
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, PROG, ToolError, one_line,
+                     say)
+from .datatools import (ARCHIVE_SUFFIXES, KNOWN_SHA256, check_checksum, count_archive, describe_folder, import_npz,
+                        import_root, import_tree, is_archive, keras_cache_has, load_test, read_sums)
+from .runner import (discover_lessons, find_notebooks_dir, model_runs_dir, results_table, run_course,
+                     select_lessons)
 
-PROG = "cifar-course"
 DEFAULT_DATA_HOME = str(DEFAULT_DATA_DIR)
 EXIT_HELP = ("exit status: 0 ok; 1 something failed (a notebook cell, a checksum, missing or unusable data, "
              "a download); 2 bad command line or setting; 3 the run finished but some lessons were not run "
              "because something they need is missing here; 130 interrupted")
 
 
-class CliError(Exception):
-    """An error reported as one line on stderr, with an exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_USAGE):
-        super().__init__(message)
-        self.status = status
-
-
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line instead of usage + message
-        raise CliError(f"{message} (see: {self.prog} --help)", EXIT_USAGE)
-
-
-def _say(*parts) -> None:
-    print(*parts, flush=True)
+        raise ToolError(f"{message} (see: {self.prog} --help)", EXIT_USAGE)
 
 
 def _error(message: str) -> None:
@@ -63,27 +52,27 @@ def cmd_run(args, argv: list[str]) -> int:
     notebooks = find_notebooks_dir(args.notebooks)
     all_lessons = discover_lessons(notebooks)
     if not all_lessons:
-        raise CliError(f"no lesson notebooks (NN_name.ipynb) in {notebooks}")
+        raise ToolError(f"no lesson notebooks (NN_name.ipynb) in {notebooks}")
     lessons = select_lessons(all_lessons, args.only)
     data_dir = None
     if args.data:
         data_dir = Path(args.data).expanduser()
         if not data_dir.is_dir():
-            raise CliError(f"--data {data_dir} is not a folder")
+            raise ToolError(f"--data {data_dir} is not a folder")
     out = Path(args.out).expanduser() if args.out else model_runs_dir(notebooks)
     if out.exists() and not out.is_dir():
-        raise CliError(f"--out {out} is a file, not a folder")
+        raise ToolError(f"--out {out} is a file, not a folder")
     data_text = describe_sources("cifar10", data_dir)
-    _say(f"Running {len(lessons)} lesson(s) ({', '.join(l.number for l in lessons)}) from {notebooks}, "
+    say(f"Running {len(lessons)} lesson(s) ({', '.join(l.number for l in lessons)}) from {notebooks}, "
          f"profile {profile} ({PROFILES[profile].purpose})")
-    _say(f"Data: {data_text}")
+    say(f"Data: {data_text}")
     course = run_course(lessons, profile, out_base=out, notebooks=notebooks, data_dir=data_dir,
                         command=" ".join([PROG, *map(shlex.quote, argv)]), data_description=data_text,
                         timeout=args.timeout, progress=False if args.no_progress else None)
-    _say("")
-    _say(results_table(course))
-    _say("")
-    _say(f"Results: {course.folder / 'results.md'} (and results.json); executed notebooks in {course.folder}")
+    say("")
+    say(results_table(course))
+    say("")
+    say(f"Results: {course.folder / 'results.md'} (and results.json); executed notebooks in {course.folder}")
     for r in course.results:
         if r.status == "failed":
             where = f" at cell {r.error['cell']} (`{r.error['source']}`)" if r.error else ""
@@ -108,25 +97,25 @@ def cmd_run(args, argv: list[str]) -> int:
 def cmd_data_import(args) -> int:
     path = Path(args.path).expanduser()
     if not path.exists():
-        raise CliError(f"{path} does not exist")
+        raise ToolError(f"{path} does not exist")
     if args.name and args.name not in DATASETS:
-        raise CliError(f"unknown data set {args.name!r}; choose one of {', '.join(DATASETS)}")
+        raise ToolError(f"unknown data set {args.name!r}; choose one of {', '.join(DATASETS)}")
     is_npz = path.is_file() and path.suffix == ".npz"  # e.g. Keras's mnist.npz: copied as it is
-    if path.is_file() and not is_npz and not _is_archive(path):
-        raise CliError(f"{path} is not a tar archive ({', '.join(ARCHIVE_SUFFIXES)}), an .npz or a folder")
+    if path.is_file() and not is_npz and not is_archive(path):
+        raise ToolError(f"{path} is not a tar archive ({', '.join(ARCHIVE_SUFFIXES)}), an .npz or a folder")
     if not path.is_file() and not path.is_dir():
-        raise CliError(f"{path} is neither a file nor a folder")
+        raise ToolError(f"{path} is neither a file nor a folder")
     root, _ = import_root(args.to)
     root.mkdir(parents=True, exist_ok=True)
     if is_npz:
-        _import_npz(path, args.name, root, args.force)
+        import_npz(path, args.name, root, args.force)
     else:
-        _import_tree(path, args.name, root, args.force)
+        import_tree(path, args.name, root, args.force)
     current = os.environ.get("CIFAR_COURSE_DATA")
     if not current or Path(current).expanduser().resolve() != root.resolve():
-        _say(f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
+        say(f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
              f"(or: cifar-course run --data {root})")
-    _say(f"Check it with: cifar-course data verify {root}")
+    say(f"Check it with: cifar-course data verify {root}")
     return EXIT_OK
 
 
@@ -135,7 +124,7 @@ def cmd_data_verify(args) -> int:
     targets = [Path(p).expanduser() for p in args.paths]
     for p in targets:
         if not p.exists():
-            raise CliError(f"{p} does not exist")
+            raise ToolError(f"{p} does not exist")
     if not targets:
         root = data_root(args.data)
         if root is not None:
@@ -143,28 +132,28 @@ def cmd_data_verify(args) -> int:
         else:
             held = [n for n in DATASETS if keras_cache_has(n)]
             if not held:
-                raise CliError("nothing to verify: CIFAR_COURSE_DATA is not set and the Keras cache holds no data "
+                raise ToolError("nothing to verify: CIFAR_COURSE_DATA is not set and the Keras cache holds no data "
                                "set (see: cifar-course data where)", EXIT_FAILED)
-            _say(f"Keras cache {keras_cache_dir()}:")
-            results += [_load_test(n, None) for n in held]
+            say(f"Keras cache {keras_cache_dir()}:")
+            results += [load_test(n, None) for n in held]
     for target in targets:
         if target.is_file():
-            _say(f"{target}:")
+            say(f"{target}:")
             results.append(check_checksum(target))
-            if _is_archive(target):
-                results.append(_count_archive(target))
+            if is_archive(target):
+                results.append(count_archive(target))
             continue
-        _say(f"{target}:")
+        say(f"{target}:")
         sums = target / "SHA256SUMS"
         checked = False
         if sums.is_file():
             for fname in read_sums(sums):
                 if (target / fname).is_file():
                     results.append(check_checksum(target / fname))
-                    if _is_archive(target / fname):
-                        results.append(_count_archive(target / fname))
+                    if is_archive(target / fname):
+                        results.append(count_archive(target / fname))
                 else:
-                    _say(f"  {target / fname}: MISSING (listed in {sums})")
+                    say(f"  {target / fname}: MISSING (listed in {sums})")
                     results.append(False)
             checked = True
         for archive in sorted(target.glob("*")):
@@ -173,17 +162,17 @@ def cmd_data_verify(args) -> int:
                 checked = True
         held = [n for n in DATASETS if (target / n).is_dir()]
         if held:
-            results += [_load_test(n, target) for n in held]
+            results += [load_test(n, target) for n in held]
         elif target.name in DATASETS and target.parent.is_dir():
-            results.append(_load_test(target.name, target.parent))
+            results.append(load_test(target.name, target.parent))
         elif not checked:
-            raise CliError(f"nothing to verify in {target}: no SHA256SUMS, no official archive and no data-set "
+            raise ToolError(f"nothing to verify in {target}: no SHA256SUMS, no official archive and no data-set "
                            f"folder ({', '.join(DATASETS)})", EXIT_FAILED)
     bad = sum(1 for r in results if r is False)
     if bad:
         _error(f"verify: {bad} problem(s) found (marked above)")
         return EXIT_FAILED
-    _say("All checks passed.")
+    say("All checks passed.")
     return EXIT_OK
 
 
@@ -191,21 +180,21 @@ def cmd_data_where(args) -> int:
     root = data_root(args.data)
     home, why = import_root(None)
     if root is not None:
-        _say(f"Course data folder: {root} ({'--data' if args.data else 'from CIFAR_COURSE_DATA'})")
+        say(f"Course data folder: {root} ({'--data' if args.data else 'from CIFAR_COURSE_DATA'})")
     else:
-        _say("Course data folder: not set (set CIFAR_COURSE_DATA=DIR, or pass --data DIR)")
-    _say(f"`data import` puts data into: {home}" + ("" if why != "default" else " (default; then set CIFAR_COURSE_DATA to it)"))
-    _say(f"Keras cache (downloads): {keras_cache_dir()}")
-    _say(f"Decoded-image cache: {cache_dir()}")
-    _say(f"Offline mode (CIFAR_COURSE_OFFLINE): {'on' if os.environ.get('CIFAR_COURSE_OFFLINE', '') not in ('', '0') else 'off'}")
-    _say("")
+        say("Course data folder: not set (set CIFAR_COURSE_DATA=DIR, or pass --data DIR)")
+    say(f"`data import` puts data into: {home}" + ("" if why != "default" else " (default; then set CIFAR_COURSE_DATA to it)"))
+    say(f"Keras cache (downloads): {keras_cache_dir()}")
+    say(f"Decoded-image cache: {cache_dir()}")
+    say(f"Offline mode (CIFAR_COURSE_OFFLINE): {'on' if os.environ.get('CIFAR_COURSE_OFFLINE', '') not in ('', '0') else 'off'}")
+    say("")
     for name in DATASETS:
-        _say(f"{name}:")
-        _say(f"  the course looks for: {describe_sources(name, args.data)}")
+        say(f"{name}:")
+        say(f"  the course looks for: {describe_sources(name, args.data)}")
         if root is not None:
             folder = root / name
-            _say(f"  {folder}: " + (describe_folder(folder, name) if folder.is_dir() else "absent"))
-        _say(f"  Keras cache: {keras_cache_has(name) or 'absent'}")
+            say(f"  {folder}: " + (describe_folder(folder, name) if folder.is_dir() else "absent"))
+        say(f"  Keras cache: {keras_cache_has(name) or 'absent'}")
     return EXIT_OK
 
 
@@ -215,56 +204,56 @@ def cmd_data_download(args) -> int:
     names = list(DATASETS) if "all" in args.names else (args.names or ["cifar10"])
     for n in names:
         if n not in DATASETS:
-            raise CliError(f"unknown data set {n!r}; choose from {', '.join(DATASETS)} or all")
+            raise ToolError(f"unknown data set {n!r}; choose from {', '.join(DATASETS)} or all")
     socket.setdefaulttimeout(args.timeout)
     import keras
 
     failed = 0
     for name in names:
         if keras_cache_has(name):
-            _say(f"{name}: already in the Keras cache ({keras_cache_has(name)})")
+            say(f"{name}: already in the Keras cache ({keras_cache_has(name)})")
             continue
-        _say(f"{name}: downloading with keras.datasets.{name}.load_data() into {keras_cache_dir()} ...")
+        say(f"{name}: downloading with keras.datasets.{name}.load_data() into {keras_cache_dir()} ...")
         try:
             loader = getattr(keras.datasets, name)
             loader.load_data(label_mode="fine") if name == "cifar100" else loader.load_data()
         except Exception as err:  # offline, server down, bad checksum
             failed += 1
-            _error(f"download of {name} failed: {_one_line(err)[:200]} -- offline? copy the files over and use: "
+            _error(f"download of {name} failed: {one_line(err)[:200]} -- offline? copy the files over and use: "
                    f"cifar-course data import PATH")
             continue
-        _say(f"{name}: done ({keras_cache_has(name) or keras_cache_dir()})")
+        say(f"{name}: done ({keras_cache_has(name) or keras_cache_dir()})")
     return EXIT_FAILED if failed else EXIT_OK
 
 
 # =========================================================================== report
 def cmd_report(args, argv: list[str]) -> int:
-    from .config import runs_dir
-    from .report import latest_only, markdown_table, run_rows, RUN_HEADERS, write_report
-    from .training import list_runs
+    from ..config import runs_dir
+    from ..training import list_runs
+    from .report import RUN_HEADERS, latest_only, markdown_table, run_rows, write_report
 
     base = Path(args.runs).expanduser() if args.runs else runs_dir()
     if not base.is_dir():
-        raise CliError(f"runs folder {base} does not exist (train a lesson first, or pass --runs DIR)")
+        raise ToolError(f"runs folder {base} does not exist (train a lesson first, or pass --runs DIR)")
     runs = list_runs(base)
     if args.profile:
         runs = [r for r in runs if r.get("profile") == args.profile]
     if args.latest:
         runs = latest_only(runs)
     if not runs:
-        raise CliError(f"no saved runs (*/metrics.json) in {base}" + (f" for profile {args.profile}" if args.profile
+        raise ToolError(f"no saved runs (*/metrics.json) in {base}" + (f" for profile {args.profile}" if args.profile
                                                                       else ""), EXIT_FAILED)
     out = Path(args.out).expanduser() if args.out else base / "report"
     md, png = write_report(runs, out, base, command=" ".join([PROG, *map(shlex.quote, argv)]))
-    _say(markdown_table(RUN_HEADERS, run_rows(runs)))
-    _say("")
-    _say(f"Report: {md} and {png}")
+    say(markdown_table(RUN_HEADERS, run_rows(runs)))
+    say("")
+    say(f"Report: {md} and {png}")
     return EXIT_OK
 
 
 # =========================================================================== parser
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
 
     parser = _Parser(prog=PROG, description="Run the cifar-course lessons, manage their data, compare runs.",
                      epilog=EXIT_HELP)
@@ -323,21 +312,21 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return EXIT_INTERRUPTED
-    except (CliError, ImportRefused) as err:  # ImportRefused: from datatools, which does not know the CLI
+    except ToolError as err:
         _error(str(err))
         return err.status
     except ConfigError as err:
-        _error(_one_line(err))
+        _error(one_line(err))
         return EXIT_USAGE
     except DataNotFoundError as err:
-        _error(f"{_one_line(err)} See where the course looks: cifar-course data where; add data: "
+        _error(f"{one_line(err)} See where the course looks: cifar-course data where; add data: "
                "cifar-course data import PATH")
         return EXIT_FAILED
     except DataError as err:
-        _error(_one_line(err))
+        _error(one_line(err))
         return EXIT_FAILED
     except OSError as err:
-        _error(f"{err.strerror or _one_line(err)}: {err.filename}" if err.filename else _one_line(err))
+        _error(f"{err.strerror or one_line(err)}: {err.filename}" if err.filename else one_line(err))
         return EXIT_FAILED
 
 

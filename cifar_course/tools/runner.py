@@ -4,6 +4,7 @@ Each lesson ``notebooks/NN_name.ipynb`` runs in a fresh kernel of this Python en
 COURSE_PROFILE (and CIFAR_COURSE_DATA) set for it. The executed copies, a results table
 (results.md) and its data (results.json) go to a new folder runs/course-<profile>-<timestamp>/.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,17 +18,18 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .config import PROFILES, ConfigError, machine, versions
+from ..config import PROFILES, ConfigError, machine, versions
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK
 
 LESSON_RE = re.compile(r"^(\d{2})_[\w.-]+\.ipynb$")
 # the lines cc.print_accuracy writes, e.g. "Test accuracy: 0.6791"
-ACCURACY_RE = re.compile(r"^(Test|Validation|Val|Train|Training) accuracy: ([0-9]*\.?[0-9]+)\s*$",
-                         re.MULTILINE | re.IGNORECASE)
+ACCURACY_RE = re.compile(
+    r"^(Test|Validation|Val|Train|Training) accuracy: ([0-9]*\.?[0-9]+)\s*$", re.MULTILINE | re.IGNORECASE
+)
 # errors that mean "a prerequisite is missing on this machine", not "the lesson is broken"
 NOT_RUN_ERRORS = {"ConfigError"}
 CURRENT_ENV_KERNEL = ":cifar-course-current-env"
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -87,18 +89,23 @@ def find_notebooks_dir(given: str | Path | None = None) -> Path:
         if not folder.is_dir():
             raise ConfigError(f"--notebooks {folder} is not a folder.")
         return folder
-    for candidate in (Path.cwd() / "notebooks", Path.cwd(), Path(__file__).resolve().parent.parent / "notebooks"):
+    for candidate in (Path.cwd() / "notebooks", Path.cwd(), Path(__file__).resolve().parents[2] / "notebooks"):
         if candidate.is_dir() and any(LESSON_RE.match(p.name) for p in candidate.iterdir()):
             return candidate
-    raise ConfigError("No lesson notebooks (NN_name.ipynb) found in ./notebooks: run this from the course folder "
-                      "or pass --notebooks DIR.")
+    raise ConfigError(
+        "No lesson notebooks (NN_name.ipynb) found in ./notebooks: run this from the course folder "
+        "or pass --notebooks DIR."
+    )
 
 
 def discover_lessons(folder: Path) -> list[Lesson]:
     """Every ``NN_name.ipynb`` in ``folder``, in lesson order."""
-    lessons = [Lesson(m.group(1), p.stem, p) for p in sorted(Path(folder).iterdir())
-               if p.is_file() and (m := LESSON_RE.match(p.name))]
-    numbers = [l.number for l in lessons]
+    lessons = [
+        Lesson(m.group(1), p.stem, p)
+        for p in sorted(Path(folder).iterdir())
+        if p.is_file() and (m := LESSON_RE.match(p.name))
+    ]
+    numbers = [lesson.number for lesson in lessons]
     duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
     if duplicates:
         raise ConfigError(f"{folder} has more than one notebook for lesson(s) {', '.join(duplicates)}.")
@@ -109,7 +116,7 @@ def select_lessons(lessons: list[Lesson], only: str | None) -> list[Lesson]:
     """Keep the lessons named in ``only`` ("02,05", "2 5" or "02-04"), in course order."""
     if not only:
         return list(lessons)
-    available = {l.number: l for l in lessons}
+    available = {lesson.number: lesson for lesson in lessons}
     wanted: set[str] = set()
     for token in re.split(r"[,\s]+", only.strip()):
         if not token:
@@ -124,7 +131,7 @@ def select_lessons(lessons: list[Lesson], only: str | None) -> list[Lesson]:
                 have = ", ".join(available) or "none"
                 raise ConfigError(f"Unknown lesson {key}: this course has lessons {have}.")
             wanted.add(key)
-    return [l for l in lessons if l.number in wanted]
+    return [lesson for lesson in lessons if lesson.number in wanted]
 
 
 def model_runs_dir(notebooks: Path) -> Path:
@@ -151,20 +158,26 @@ def new_course_folder(base: Path, profile: str) -> Path:
 
 # --------------------------------------------------------------------------- reading outputs
 def _stream_text(nb) -> str:
-    return "\n".join(out.get("text", "") for cell in nb.cells if cell.cell_type == "code"
-                     for out in cell.get("outputs", []) if out.get("output_type") == "stream"
-                     and out.get("name") == "stdout")
+    return "\n".join(
+        out.get("text", "")
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "stream" and out.get("name") == "stdout"
+    )
 
 
 def parse_accuracies(text: str) -> list[dict]:
     """The ``Test accuracy: 0.6791``-style lines in a notebook's printed output, in order."""
     text = text.replace("\r", "\n")
-    return [{"split": m.group(1).capitalize(), "value": float(m.group(2)), "line": m.group(0).strip()}
-            for m in ACCURACY_RE.finditer(text)]
+    return [
+        {"split": m.group(1).capitalize(), "value": float(m.group(2)), "line": m.group(0).strip()}
+        for m in ACCURACY_RE.finditer(text)
+    ]
 
 
 def _saved_runs(base: Path) -> dict[str, dict]:
-    from .training import list_runs
+    from ..training import list_runs
 
     return {r["run"]: r for r in list_runs(base)} if base.is_dir() else {}
 
@@ -180,8 +193,9 @@ def _kernel_manager_class():
     class CurrentEnvSpecs(KernelSpecManager):
         def get_kernel_spec(self, kernel_name):
             if kernel_name == CURRENT_ENV_KERNEL:
-                return self.kernel_spec_class(resource_dir=ipykernel.kernelspec.RESOURCES,
-                                              **ipykernel.kernelspec.get_kernel_dict())
+                return self.kernel_spec_class(
+                    resource_dir=ipykernel.kernelspec.RESOURCES, **ipykernel.kernelspec.get_kernel_dict()
+                )
             return super().get_kernel_spec(kernel_name)
 
     class CurrentEnvKernelManager(AsyncKernelManager):
@@ -222,13 +236,20 @@ def kernel_env(profile: str, data_dir: Path | None, runs: Path) -> dict[str, str
 
 
 def _first_line(text: str, limit: int = 240) -> str:
-    line = next((l.strip() for l in str(text).splitlines() if l.strip()), "")
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeout: int | None = None,
-                   kernel_name: str | None = None, progress: bool | None = None,
-                   position: int = 1) -> LessonResult:
+def execute_lesson(
+    lesson: Lesson,
+    out_path: Path,
+    env: dict[str, str],
+    *,
+    timeout: int | None = None,
+    kernel_name: str | None = None,
+    progress: bool | None = None,
+    position: int = 1,
+) -> LessonResult:
     """Run one notebook in a fresh kernel; always write the executed (maybe partial) copy to ``out_path``.
 
     What the kernel process itself writes to stderr (not the cells' output, which goes into the notebook)
@@ -241,8 +262,15 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
     result = LessonResult(lesson.number, lesson.path.name, executed=str(out_path))
     nb = nbformat.read(lesson.path, as_version=4)
     n_cells = sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip())
-    bar = tqdm(total=n_cells, desc=f"  {lesson.path.stem}", unit="cell", position=position, leave=False,
-               disable=None if progress is None else not progress, dynamic_ncols=True)
+    bar = tqdm(
+        total=n_cells,
+        desc=f"  {lesson.path.stem}",
+        unit="cell",
+        position=position,
+        leave=False,
+        disable=None if progress is None else not progress,
+        dynamic_ncols=True,
+    )
     current = {"index": 0, "refreshed": 0.0}
 
     def on_cell_start(cell, cell_index):
@@ -260,11 +288,18 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
                 bar.refresh()
 
     client = _client_class()(
-        nb, timeout=timeout, kernel_name=kernel_name or CURRENT_ENV_KERNEL,
-        kernel_manager_class=_kernel_manager_class(), resources={"metadata": {"path": str(lesson.path.parent)}},
-        on_cell_start=on_cell_start, on_cell_executed=on_cell_executed, on_text=on_text, record_timing=True)
+        nb,
+        timeout=timeout,
+        kernel_name=kernel_name or CURRENT_ENV_KERNEL,
+        kernel_manager_class=_kernel_manager_class(),
+        resources={"metadata": {"path": str(lesson.path.parent)}},
+        on_cell_start=on_cell_start,
+        on_cell_executed=on_cell_executed,
+        on_text=on_text,
+        record_timing=True,
+    )
     log_path = out_path.with_suffix(".kernel.log")
-    log = open(log_path, "w")
+    log = open(log_path, "w")  # noqa: SIM115 (the kernel writes to it until the finally below closes it)
     start = time.perf_counter()
     ctrl_c = {"seen": False}
 
@@ -279,8 +314,12 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
         result.status = "ok"
     except CellExecutionError as err:
         cell = nb.cells[current["index"]]
-        result.error = {"cell": current["index"] + 1, "ename": err.ename, "evalue": _first_line(err.evalue, 400),
-                        "source": _first_line(cell.source, 120)}
+        result.error = {
+            "cell": current["index"] + 1,
+            "ename": err.ename,
+            "evalue": _first_line(err.evalue, 400),
+            "source": _first_line(cell.source, 120),
+        }
         if err.ename == "KeyboardInterrupt":
             result.status, result.reason = "interrupted", f"interrupted at cell {current['index'] + 1}"
         elif err.ename in NOT_RUN_ERRORS:
@@ -318,10 +357,20 @@ def execute_lesson(lesson: Lesson, out_path: Path, env: dict[str, str], *, timeo
 
 
 # --------------------------------------------------------------------------- the whole course
-def run_course(lessons: list[Lesson], profile: str, *, out_base: Path, notebooks: Path,
-               data_dir: Path | None = None, command: str = "", data_description: str = "",
-               timeout: int | None = None, kernel_name: str | None = None, progress: bool | None = None,
-               echo=print) -> CourseRun:
+def run_course(
+    lessons: list[Lesson],
+    profile: str,
+    *,
+    out_base: Path,
+    notebooks: Path,
+    data_dir: Path | None = None,
+    command: str = "",
+    data_description: str = "",
+    timeout: int | None = None,
+    kernel_name: str | None = None,
+    progress: bool | None = None,
+    echo=print,
+) -> CourseRun:
     """Execute ``lessons`` in order; stop at the first failure; write results.md/.json after every lesson."""
     from tqdm.auto import tqdm
 
@@ -329,17 +378,34 @@ def run_course(lessons: list[Lesson], profile: str, *, out_base: Path, notebooks
         raise ConfigError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
     runs = model_runs_dir(notebooks)
     env = kernel_env(profile, data_dir, runs)
-    course = CourseRun(new_course_folder(Path(out_base), profile), profile, command, data_description,
-                       started=dt.datetime.now().isoformat(timespec="seconds"))
+    course = CourseRun(
+        new_course_folder(Path(out_base), profile),
+        profile,
+        command,
+        data_description,
+        started=dt.datetime.now().isoformat(timespec="seconds"),
+    )
     echo(f"Executed notebooks and results go to {course.folder}")
-    overall = tqdm(total=len(lessons), desc="course", unit="notebook", position=0,
-                   disable=None if progress is None else not progress, dynamic_ncols=True)
+    overall = tqdm(
+        total=len(lessons),
+        desc="course",
+        unit="notebook",
+        position=0,
+        disable=None if progress is None else not progress,
+        dynamic_ncols=True,
+    )
     try:
         for lesson in lessons:
             overall.set_postfix_str(lesson.path.stem, refresh=True)
             before = _saved_runs(runs)
-            result = execute_lesson(lesson, course.folder / lesson.path.name, env, timeout=timeout,
-                                    kernel_name=kernel_name, progress=progress)
+            result = execute_lesson(
+                lesson,
+                course.folder / lesson.path.name,
+                env,
+                timeout=timeout,
+                kernel_name=kernel_name,
+                progress=progress,
+            )
             result.saved_runs = [r for path, r in _saved_runs(runs).items() if path not in before]
             course.results.append(result)
             overall.update(1)
@@ -381,7 +447,7 @@ def _status_cell(result: LessonResult) -> str:
     return "ok"
 
 
-def _models_cell(result: LessonResult) -> str:
+def models_cell(result: LessonResult) -> str:
     parts = []
     for r in result.saved_runs:
         bits = [str(r.get("model", "?"))]
@@ -399,8 +465,17 @@ def results_table(course: CourseRun) -> str:
     """The results as a Markdown table: lesson, status, time, printed accuracies, models trained."""
     from .report import markdown_table
 
-    rows = [[r.lesson, Path(r.notebook).stem, _status_cell(r), f"{r.seconds:.1f}", _accuracy_text(r) or None,
-             _models_cell(r) or None] for r in course.results]
+    rows = [
+        [
+            r.lesson,
+            Path(r.notebook).stem,
+            _status_cell(r),
+            f"{r.seconds:.1f}",
+            _accuracy_text(r) or None,
+            models_cell(r) or None,
+        ]
+        for r in course.results
+    ]
     total = sum(r.seconds for r in course.results)
     rows.append(["", "**total**", "", f"{total:.1f}", "", ""])
     return markdown_table(["lesson", "notebook", "status", "time (s)", "results", "models trained"], rows)
@@ -424,9 +499,11 @@ def write_results(course: CourseRun) -> None:
     lines = [f"# Course run: profile {course.profile}", ""]
     if course.command:
         lines.append(f"- Command: `{course.command}`")
-    lines += [f"- Started: {course.started}" + (f", finished: {course.finished}" if course.finished else " (running)"),
-              f"- Machine: {machine()}",
-              "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items())]
+    lines += [
+        f"- Started: {course.started}" + (f", finished: {course.finished}" if course.finished else " (running)"),
+        f"- Machine: {machine()}",
+        "- Versions: " + ", ".join(f"{k} {val}" for k, val in v.items()),
+    ]
     if course.data:
         lines.append(f"- Data: {course.data}")
     lines += ["", results_table(course), ""]
@@ -435,8 +512,10 @@ def write_results(course: CourseRun) -> None:
         if r.status == "not run":
             lines.append(f"- Lesson {r.lesson} was **not run** here: {r.reason}")
         elif r.error:
-            lines.append(f"- Lesson {r.lesson} stopped at cell {r.error['cell']} (`{r.error['source']}`): "
-                         f"{r.error['ename']}: {r.error['evalue']}. See {Path(r.executed).name}.")
+            lines.append(
+                f"- Lesson {r.lesson} stopped at cell {r.error['cell']} (`{r.error['source']}`): "
+                f"{r.error['ename']}: {r.error['evalue']}. See {Path(r.executed).name}."
+            )
         else:
             lines.append(f"- Lesson {r.lesson}: {r.reason}")
     (course.folder / "results.md").write_text("\n".join(lines) + "\n")

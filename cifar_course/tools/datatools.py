@@ -9,10 +9,10 @@ import uuid
 from collections import Counter
 from pathlib import Path, PurePosixPath
 
-from .config import ConfigError
-from .data import (DATASETS, DEFAULT_DATA_DIR, IMAGE_SUFFIXES, DataError, DataNotFoundError, keras_cache_dir,
-                   load_dataset)
-from .runner import EXIT_FAILED, EXIT_USAGE
+from ..config import DEFAULT_DATA_DIR, ConfigError, keras_cache_dir
+from ..data import DATASETS, DataError, DataNotFoundError, load_dataset
+from ..formats import IMAGE_SUFFIXES
+from .common import EXIT_FAILED, ToolError, one_line, say
 
 # published checksums of the official files (the same ones keras.datasets checks)
 KNOWN_SHA256 = {
@@ -22,24 +22,6 @@ KNOWN_SHA256 = {
 }
 OFFICIAL_DIRS = {"cifar-10-batches-py": "cifar10", "cifar-100-python": "cifar100"}
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
-
-
-class ImportRefused(Exception):
-    """Why a data set cannot be imported: one line for stderr, with an exit status."""
-
-    def __init__(self, message: str, status: int = EXIT_USAGE):
-        super().__init__(message)
-        self.status = status
-
-
-def _say(*parts) -> None:
-    print(*parts, flush=True)
-
-
-def _one_line(err: BaseException) -> str:
-    """The first non-blank line of an error's message (its type name when it has none)."""
-    lines = [l.strip() for l in str(err).splitlines() if l.strip()]
-    return lines[0] if lines else type(err).__name__
 
 
 def sha256_of(path: Path) -> str:
@@ -76,17 +58,17 @@ def check_checksum(path: Path) -> bool | None:
     """Print and return whether ``path`` has its expected checksum (None: no checksum known)."""
     expected, origin = expected_sha256(path)
     if expected is None:
-        _say(f"  {path}: no checksum known (no SHA256SUMS beside it, not an official file name)")
+        say(f"  {path}: no checksum known (no SHA256SUMS beside it, not an official file name)")
         return None
     got = sha256_of(path)
     if got != expected:
-        _say(f"  {path}: CHECKSUM MISMATCH against {origin}: expected {expected}, got {got}")
+        say(f"  {path}: CHECKSUM MISMATCH against {origin}: expected {expected}, got {got}")
         return False
-    _say(f"  {path}: sha256 ok ({origin})")
+    say(f"  {path}: sha256 ok ({origin})")
     return True
 
 
-def _is_archive(path: Path) -> bool:
+def is_archive(path: Path) -> bool:
     return path.is_file() and path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
@@ -97,15 +79,15 @@ def safe_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
         name = m.name.replace("\\", "/")
         parts = PurePosixPath(name).parts
         if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
-            raise ImportRefused(f"refused {archive}: member {m.name!r} would be written outside the target folder "
+            raise ToolError(f"refused {archive}: member {m.name!r} would be written outside the target folder "
                                 "(absolute path or '..'); nothing was extracted", EXIT_FAILED)
         if m.issym() or m.islnk():
             link = m.linkname.replace("\\", "/")
             if link.startswith("/") or ".." in PurePosixPath(link).parts:
-                raise ImportRefused(f"refused {archive}: link {m.name!r} points outside the archive ({m.linkname!r}); "
+                raise ToolError(f"refused {archive}: link {m.name!r} points outside the archive ({m.linkname!r}); "
                                     "nothing was extracted", EXIT_FAILED)
         elif not (m.isfile() or m.isdir()):
-            raise ImportRefused(f"refused {archive}: member {m.name!r} is a device or special file; nothing was "
+            raise ToolError(f"refused {archive}: member {m.name!r} is a device or special file; nothing was "
                                 "extracted", EXIT_FAILED)
     return members
 
@@ -119,10 +101,10 @@ def safe_extract(archive: Path, dest: Path) -> None:
                 tar.extractall(dest, members=members, filter="data")
             else:  # Pythons without extraction filters: regular files and folders only
                 tar.extractall(dest, members=[m for m in members if m.isfile() or m.isdir()])
-    except ImportRefused:
+    except ToolError:
         raise
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise ImportRefused(f"cannot extract {archive}: {_one_line(err)} (truncated or not a tar archive?)",
+        raise ToolError(f"cannot extract {archive}: {one_line(err)} (truncated or not a tar archive?)",
                             EXIT_FAILED)
 
 
@@ -139,7 +121,7 @@ def count_tree(folder: Path) -> dict[str, Counter]:
     return counts
 
 
-def _tree_summary(counts: dict[str, Counter]) -> str:
+def tree_summary(counts: dict[str, Counter]) -> str:
     return ", ".join(f"{split} {sum(c.values()):,} images in {len(c)} classes" for split, c in counts.items())
 
 
@@ -153,7 +135,7 @@ def describe_folder(folder: Path, name: str) -> str:
         if (folder / DATASETS[name].official).is_file():
             return f"official archive {folder / DATASETS[name].official} (read without extracting)"
     if (folder / "train").is_dir() and (folder / "test").is_dir():
-        return "image folder: " + _tree_summary(count_tree(folder))
+        return "image folder: " + tree_summary(count_tree(folder))
     npz = sorted(p.name for p in folder.glob("*.npz"))
     if npz:
         return "arrays " + ", ".join(npz)
@@ -186,7 +168,7 @@ def import_root(given: str | None) -> tuple[Path, str]:
     return DEFAULT_DATA_DIR.expanduser(), "default"
 
 
-def _name_from(path: Path) -> str | None:
+def name_from(path: Path) -> str | None:
     """Guess a data set from a file or folder name: 'cifar10-jpeg.tar.gz' -> cifar10."""
     stem = path.name.lower()
     for suffix in ARCHIVE_SUFFIXES:
@@ -212,30 +194,30 @@ def find_datasets(src: Path, name: str | None, origin: Path) -> list[tuple[str, 
         return found
     # image folders: src itself, or src/<name>/ (e.g. cifar10/train/<class>/...)
     if (src / "train").is_dir() and (src / "test").is_dir():
-        guess = name or _name_from(origin)
+        guess = name or name_from(origin)
         if guess is None:
-            raise ImportRefused(f"{origin} holds train/ and test/ but its name does not say which data set; "
+            raise ToolError(f"{origin} holds train/ and test/ but its name does not say which data set; "
                                 f"add --name ({', '.join(DATASETS)})")
         return [(guess, src, "image folder")]
     for child in sorted(p for p in src.iterdir() if p.is_dir()):
         if (child / "train").is_dir() and (child / "test").is_dir():
-            ds_name = child.name if child.name in DATASETS else (name or _name_from(child))
+            ds_name = child.name if child.name in DATASETS else (name or name_from(child))
             if ds_name is None:
-                raise ImportRefused(f"{origin}: cannot tell which data set {child.name}/ is; add --name "
+                raise ToolError(f"{origin}: cannot tell which data set {child.name}/ is; add --name "
                                     f"({', '.join(DATASETS)})")
             found.append((ds_name, child, "image folder"))
     if not found:
-        raise ImportRefused(f"{origin} holds no data set the course can read: expected the official CIFAR python "
+        raise ToolError(f"{origin} holds no data set the course can read: expected the official CIFAR python "
                             "files (cifar-10-batches-py/) or an image folder train/<class>/*, test/<class>/*",
                             EXIT_FAILED)
     return found
 
 
-def _install(src: Path, dest: Path, layout: str, move: bool, force: bool) -> None:
+def install(src: Path, dest: Path, layout: str, move: bool, force: bool) -> None:
     """Put ``src`` at ``dest`` (official batches go to dest/<official dir>/), replacing only with --force."""
     final = dest / src.name if layout == "official" else dest
     if dest.exists() and not force:
-        raise ImportRefused(f"{dest} already exists; use --force to replace it", EXIT_FAILED)
+        raise ToolError(f"{dest} already exists; use --force to replace it", EXIT_FAILED)
     staging = dest.parent / f".import-{uuid.uuid4().hex[:8]}-{dest.name}"
     target = staging / src.name if layout == "official" else staging
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -253,34 +235,34 @@ def _install(src: Path, dest: Path, layout: str, move: bool, force: bool) -> Non
     assert final.exists()
 
 
-def _import_npz(path: Path, name: str | None, root: Path, force: bool) -> None:
-    name = name or _name_from(Path(path.stem))
+def import_npz(path: Path, name: str | None, root: Path, force: bool) -> None:
+    name = name or name_from(Path(path.stem))
     if name is None:
-        raise ImportRefused(f"cannot tell which data set {path.name} holds; add --name ({', '.join(DATASETS)})")
+        raise ToolError(f"cannot tell which data set {path.name} holds; add --name ({', '.join(DATASETS)})")
     if check_checksum(path) is False:
-        raise ImportRefused(f"{path} does not match its checksum: copy it again; nothing was imported", EXIT_FAILED)
+        raise ToolError(f"{path} does not match its checksum: copy it again; nothing was imported", EXIT_FAILED)
     dest = root / name / path.name
     if dest.exists() and not force:
-        raise ImportRefused(f"{dest} already exists; use --force to replace it", EXIT_FAILED)
+        raise ToolError(f"{dest} already exists; use --force to replace it", EXIT_FAILED)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".import-{uuid.uuid4().hex[:8]}-{path.name}")
     shutil.copyfile(path, tmp)
     os.replace(tmp, dest)
-    _say(f"Imported {name} into {dest}")
+    say(f"Imported {name} into {dest}")
 
 
-def _import_tree(path: Path, name: str | None, root: Path, force: bool) -> None:
+def import_tree(path: Path, name: str | None, root: Path, force: bool) -> None:
     """Import an archive (checked, then extracted safely into a temporary folder) or a folder (copied)."""
     tmp = None
     try:
         if path.is_file():
-            _say(f"Checking {path}")
+            say(f"Checking {path}")
             if check_checksum(path) is False:
-                raise ImportRefused(f"{path} does not match its checksum: copy it again; nothing was imported",
+                raise ToolError(f"{path} does not match its checksum: copy it again; nothing was imported",
                                     EXIT_FAILED)
             tmp = root / f".import-{uuid.uuid4().hex[:8]}"
             tmp.mkdir()
-            _say(f"Extracting {path} ...")
+            say(f"Extracting {path} ...")
             safe_extract(path, tmp)
             src, move = tmp, True
         else:
@@ -288,29 +270,29 @@ def _import_tree(path: Path, name: str | None, root: Path, force: bool) -> None:
         found = find_datasets(src, name, path)
         if name:
             if name not in {f[0] for f in found}:
-                raise ImportRefused(f"{path} holds {', '.join(f[0] for f in found)}, not {name}", EXIT_FAILED)
+                raise ToolError(f"{path} holds {', '.join(f[0] for f in found)}, not {name}", EXIT_FAILED)
             found = [f for f in found if f[0] == name]
         existing = [str(root / f[0]) for f in found if (root / f[0]).exists()]
         if existing and not force:
-            raise ImportRefused(f"{', '.join(existing)} already exists; use --force to replace it", EXIT_FAILED)
+            raise ToolError(f"{', '.join(existing)} already exists; use --force to replace it", EXIT_FAILED)
         for ds_name, folder, layout in found:
             dest = root / ds_name
-            _install(folder, dest, layout, move, force)
-            what = (_tree_summary(count_tree(dest)) if layout == "image folder"
+            install(folder, dest, layout, move, force)
+            what = (tree_summary(count_tree(dest)) if layout == "image folder"
                     else describe_folder(dest, ds_name))
-            _say(f"Imported {ds_name} into {dest}: {what}")
+            say(f"Imported {ds_name} into {dest}: {what}")
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _count_archive(archive: Path) -> bool:
+def count_archive(archive: Path) -> bool:
     """Count the images in an archive's train/test class folders without extracting; False if unreadable."""
     try:
         with tarfile.open(archive) as tar:
             names = [m.name for m in tar.getmembers() if m.isfile()]
     except (tarfile.TarError, OSError, EOFError) as err:
-        _say(f"  {archive}: UNREADABLE ({_one_line(err)})")
+        say(f"  {archive}: UNREADABLE ({one_line(err)})")
         return False
     counts: dict[tuple[str, str], Counter] = {}
     official = sorted({p for n in names for p in PurePosixPath(n).parts if p in OFFICIAL_DIRS})
@@ -322,37 +304,37 @@ def _count_archive(archive: Path) -> bool:
                 counts.setdefault((top, part), Counter())[parts[i + 1]] += 1
                 break
     for (top, split), c in sorted(counts.items()):
-        _say(f"  {archive.name}: {top}/{split}: {sum(c.values()):,} images, " +
+        say(f"  {archive.name}: {top}/{split}: {sum(c.values()):,} images, " +
              ", ".join(f"{k} {v:,}" for k, v in sorted(c.items())))
     if official:
-        _say(f"  {archive.name}: official CIFAR python files ({', '.join(official)}), {len(names)} files")
+        say(f"  {archive.name}: official CIFAR python files ({', '.join(official)}), {len(names)} files")
     if not counts and not official:
-        _say(f"  {archive.name}: {len(names)} files, no train/<class>/ images or official CIFAR files found")
+        say(f"  {archive.name}: {len(names)} files, no train/<class>/ images or official CIFAR files found")
     return True
 
 
-def _load_test(name: str, root: Path | None) -> bool:
+def load_test(name: str, root: Path | None) -> bool:
     """Load a data set fully (no download, no synthetic stand-in) and print images per split and class."""
     import numpy as np
 
     try:
         ds = load_dataset(name, data_dir=root, profile="full", subset=False, download=False, verbose=False)
     except (DataError, DataNotFoundError, ConfigError) as err:
-        _say(f"  {name}: LOAD FAILED: {_one_line(err)}")
+        say(f"  {name}: LOAD FAILED: {one_line(err)}")
         return False
     if root is not None and str(root) not in ds.source:
-        _say(f"  {name}: LOAD FAILED: nothing usable in {root / name} (only found: {ds.source})")
+        say(f"  {name}: LOAD FAILED: nothing usable in {root / name} (only found: {ds.source})")
         return False
-    _say(f"  {name}: loaded {ds.summary()}")
+    say(f"  {name}: loaded {ds.summary()}")
     ok = True
     for split, y in (("train", ds.y_train), ("test", ds.y_test)):
         counts = np.bincount(y, minlength=ds.num_classes)
         shown = ", ".join(f"{c} {n:,}" for c, n in zip(ds.class_names, counts)) if ds.num_classes <= 20 else \
             f"{ds.num_classes} classes, {counts.min():,} to {counts.max():,} images each"
-        _say(f"    {split}: {len(y):,} images: {shown}")
+        say(f"    {split}: {len(y):,} images: {shown}")
         if counts.min() == 0:
-            _say(f"    {split}: SOME CLASSES HAVE NO IMAGES")
+            say(f"    {split}: SOME CLASSES HAVE NO IMAGES")
             ok = False
     for note in ds.notes:
-        _say(f"    note: {note}")
+        say(f"    note: {note}")
     return ok

@@ -1,0 +1,311 @@
+"""The file formats behind ``load_dataset``: official CIFAR pickles (read safely), archives, IDX, .npz, image folders.
+
+Every reader returns an ``Arrays`` tuple of uint8 images and integer labels, or raises ``DataError`` with what to do.
+The cache of decoded image folders and the atomic ``.npz`` writer live here too.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+import pickle
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from .config import cache_dir
+
+CACHE_VERSION = 2  # bump when the cache layout changes; older cache files are rebuilt
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+SHUFFLE_SEED = 42  # image folders list class by class: their training images are shuffled once, always the same way
+
+
+class DataError(ValueError):
+    """Data were found but are unusable (corrupt, truncated, inconsistent); the message says what to do."""
+
+
+class Arrays(NamedTuple):
+    """What a reader found: uint8 images (N, H, W, C), integer labels, class names (None: not in the files)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    class_names: list[str] | None
+    source: str
+    notes: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- the official CIFAR pickles
+class CifarUnpickler(pickle.Unpickler):
+    """Unpickles only what the official CIFAR files hold: dicts, lists, bytes and NumPy arrays."""
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how Python 3 pickles bytes at protocol 2: a text-to-bytes conversion
+    }
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise DataError(
+                f"Refused to unpickle {module}.{name}: official CIFAR files contain only plain data. "
+                "This file is not an official CIFAR file (or was tampered with); delete it and download again."
+            )
+        if module == "numpy.core.multiarray" and int(np.__version__.split(".")[0]) >= 2:
+            module = "numpy._core.multiarray"
+        return super().find_class(module, name)
+
+
+def safe_unpickle(raw: bytes, what: str) -> dict:
+    """Load one CIFAR batch pickle with the restricted unpickler; keys come back as str."""
+    try:
+        obj = CifarUnpickler(io.BytesIO(raw), encoding="bytes").load()
+    except DataError:
+        raise
+    except Exception as err:
+        raise DataError(f"{what} is not a readable CIFAR batch ({err}). Delete it and download again.") from err
+    if not isinstance(obj, dict):
+        raise DataError(f"{what} holds a {type(obj).__name__}, not the dict a CIFAR batch holds.")
+    return {k.decode() if isinstance(k, bytes) else k: v for k, v in obj.items()}
+
+
+def cifar_arrays(batch: dict, label_key: str, what: str) -> tuple[np.ndarray, np.ndarray]:
+    """One unpickled CIFAR batch as (images N x 32 x 32 x 3, labels)."""
+    try:
+        data = np.asarray(batch["data"], dtype=np.uint8)
+        labels = np.asarray(batch[label_key], dtype=np.int64)
+        images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    except (KeyError, ValueError) as err:
+        raise DataError(f"{what} does not have the CIFAR layout ({err}). Download the official file again.") from err
+    if len(images) != len(labels):
+        raise DataError(f"{what} has {len(images)} images but {len(labels)} labels.")
+    return images, labels
+
+
+def label_names(meta: dict, key: str) -> list[str]:
+    """Class names from a CIFAR meta file (bytes or str)."""
+    return [n.decode() if isinstance(n, bytes) else str(n) for n in meta[key]]
+
+
+def read_cifar_files(read: Callable[[str], bytes], name: str, label_mode: str, where: str) -> Arrays:
+    """CIFAR-10 or CIFAR-100 from ``read(filename) -> bytes`` (works on a tar archive or a folder)."""
+    if name == "cifar10":
+        train = [safe_unpickle(read(f"data_batch_{i}"), f"{where}: data_batch_{i}") for i in range(1, 6)]
+        test = safe_unpickle(read("test_batch"), f"{where}: test_batch")
+        meta = safe_unpickle(read("batches.meta"), f"{where}: batches.meta")
+        key, names = "labels", label_names(meta, "label_names")
+    else:
+        train = [safe_unpickle(read("train"), f"{where}: train")]
+        test = safe_unpickle(read("test"), f"{where}: test")
+        meta = safe_unpickle(read("meta"), f"{where}: meta")
+        key = f"{label_mode}_labels"
+        names = label_names(meta, f"{label_mode}_label_names")
+    parts = [cifar_arrays(b, key, where) for b in train]
+    x_test, y_test = cifar_arrays(test, key, where)
+    x_train, y_train = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    return Arrays(x_train, y_train, x_test, y_test, names, where)
+
+
+def read_cifar_archive(path: Path, name: str, label_mode: str, fix: str) -> Arrays:
+    """The official CIFAR python archive (.tar.gz), read in one pass without extracting it."""
+    try:
+        with gzip.open(path) as gz:
+            with tarfile.open(fileobj=gz, mode="r|") as tar:
+                files = {Path(m.name).name: tar.extractfile(m).read() for m in tar if m.isfile()}
+            gz.read()  # read to the end, so gzip checks its checksum: damage anywhere is an error, not wrong pixels
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as err:
+        raise DataError(f"{path} is truncated or corrupt ({err}). {fix}") from err
+
+    def read(fname: str) -> bytes:
+        if fname not in files:
+            raise DataError(f"{path} has no file {fname!r}: it is incomplete or not the official archive. {fix}")
+        return files[fname]
+
+    return read_cifar_files(read, name, label_mode, f"official archive {path}")
+
+
+def read_cifar_folder(folder: Path, name: str, label_mode: str) -> Arrays:
+    """The extracted official CIFAR batches (cifar-10-batches-py/ or cifar-100-python/)."""
+
+    def read(fname: str) -> bytes:
+        if not (folder / fname).is_file():
+            raise DataError(f"{folder} lacks {fname}: extract the whole official archive again.")
+        return (folder / fname).read_bytes()
+
+    return read_cifar_files(read, name, label_mode, f"official batches {folder}")
+
+
+# --------------------------------------------------------------------------- .npz and IDX
+def read_npz(path: Path, cache: bool = False) -> Arrays | None:
+    """A Keras-style or course-written .npz (x_train, y_train, x_test, y_test); never with pickle.
+
+    None when the file lacks those arrays, or (``cache=True``) was written by another version of the course.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = set(npz.files)
+            if not {"x_train", "y_train", "x_test", "y_test"} <= keys:
+                return None
+            version = int(npz["cache_version"]) if "cache_version" in keys else None
+            if version != CACHE_VERSION and (cache or version is not None):
+                print(
+                    f"Ignoring {path}: a cache written by another version of the course (cache version "
+                    f"{version}, this version writes {CACHE_VERSION}); rebuilding it if the images are here."
+                )
+                return None
+            x_train, y_train, x_test, y_test = (npz[k] for k in ("x_train", "y_train", "x_test", "y_test"))
+            names = [str(n) for n in npz["class_names"]] if "class_names" in keys else None
+            source = str(npz["source"]) if "source" in keys else f"arrays {path}"
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(
+            f"{path} is truncated or corrupt ({err}). Delete it; it will be rebuilt or re-downloaded."
+        ) from err
+    if x_train.ndim == 3:  # MNIST-style (N, 28, 28): add the channel axis
+        x_train, x_test = x_train[..., None], x_test[..., None]
+    return Arrays(x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), names, source)
+
+
+def save_npz_atomic(path: Path, **arrays) -> None:
+    """Write an .npz atomically (a temporary file, then rename): an interrupted write leaves nothing to trust."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # one per process: two notebooks may write at once
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """One gzipped IDX file (the MNIST/Fashion-MNIST format)."""
+    try:
+        raw = gzip.decompress(path.read_bytes())
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise DataError(f"{path} is truncated or corrupt ({err}). Download it again.") from err
+    ndim = raw[3]
+    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+    data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
+    if data.size != int(np.prod(dims)):
+        raise DataError(f"{path} holds {data.size} values but its header says {dims}: it is truncated.")
+    return data.reshape(dims)
+
+
+def read_idx_folder(folder: Path) -> Arrays | None:
+    """The four gzipped IDX files of MNIST or Fashion-MNIST in one folder, or None if they are not all there."""
+    files = [folder / f"{p}.gz" for p in IDX_FILES]
+    if not all(f.is_file() for f in files):
+        return None
+    x_train, y_train, x_test, y_test = (read_idx(f) for f in files)
+    return Arrays(
+        x_train[..., None],
+        y_train.astype(np.int64),
+        x_test[..., None],
+        y_test.astype(np.int64),
+        None,
+        f"IDX files {folder}",
+    )
+
+
+# --------------------------------------------------------------------------- image folders
+def decode_image(path: Path) -> np.ndarray:
+    """One image file as uint8 (H, W, 3) for colour or (H, W, 1) for greyscale."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as img:
+            img = img.convert("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
+            array = np.asarray(img, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"{path} is not a readable image ({err}). Delete or replace that file.") from err
+    return array[..., None] if array.ndim == 2 else array
+
+
+def class_folders(folder: Path) -> list[str]:
+    """The class sub-folders of ``folder``, sorted (hidden folders ignored)."""
+    return sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def read_image_tree(root: Path, name: str) -> Arrays:
+    """Decode ``root/{train,test}/<class>/<image>``; files that are not images are skipped and counted."""
+    from tqdm.auto import tqdm
+
+    classes, test_classes = class_folders(root / "train"), class_folders(root / "test")
+    if not classes:
+        raise DataError(f"{root / 'train'} has no class folders; expected train/<class>/<image>.")
+    if classes != test_classes:
+        raise DataError(f"{root}: train classes {classes} differ from test classes {test_classes}.")
+    arrays, skipped = {}, 0
+    for split in ("train", "test"):
+        paths, labels = [], []
+        for label, cls in enumerate(classes):
+            files = sorted(p for p in (root / split / cls).iterdir() if p.is_file())
+            images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+            skipped += len(files) - len(images)
+            if not images:
+                raise DataError(f"{root / split / cls} holds no images: every class needs images in train and test.")
+            paths += images
+            labels += [label] * len(images)
+        decoded = [decode_image(p) for p in tqdm(paths, desc=f"Decoding {name}/{split}", leave=False, mininterval=2)]
+        first = decoded[0].shape
+        for p, a in zip(paths, decoded):
+            if a.shape != first:
+                raise DataError(
+                    f"Mixed image sizes: {paths[0]} is {first} but {p} is {a.shape} (height, width, "
+                    "channels). Resize all images to one size and colour mode (RGB or grayscale)."
+                )
+        arrays[split] = (np.stack(decoded), np.asarray(labels, dtype=np.int64))
+    (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise DataError(f"{root}: train images are {x_train.shape[1:]} but test images are {x_test.shape[1:]}.")
+    order = np.random.default_rng(SHUFFLE_SEED).permutation(len(x_train))
+    kind = "JPEG " if paths[0].suffix.lower() in (".jpg", ".jpeg") else ""
+    notes = (f"skipped {skipped} non-image file(s)",) if skipped else ()
+    return Arrays(x_train[order], y_train[order], x_test, y_test, classes, f"{kind}image folder {root}", notes)
+
+
+def tree_cache_path(root: Path, name: str) -> Path:
+    """Cache file for an image folder, keyed by its path and the number, sizes and times of its files."""
+    stamp = [str(root.resolve())]
+    for d in sorted((root / s / c) for s in ("train", "test") for c in os.listdir(root / s)):
+        files = [e.stat() for e in os.scandir(d)] if d.is_dir() else [d.stat()]  # an image edited in place counts
+        newest = max((f.st_mtime_ns for f in files), default=0)
+        stamp.append(f"{d}:{len(files)}:{sum(f.st_size for f in files)}:{newest}")
+    return cache_dir() / f"{name}-{hashlib.sha1('|'.join(stamp).encode()).hexdigest()[:12]}.npz"
+
+
+def read_image_tree_cached(root: Path, name: str) -> Arrays:
+    """``read_image_tree`` with the decoded arrays cached: the second load takes a second."""
+    path = tree_cache_path(root, name)
+    if path.is_file():
+        try:
+            cached = read_npz(path, cache=True)
+        except DataError as err:
+            print(f"Rebuilding a damaged cache: {err}")
+            cached = None
+        if cached is not None:
+            return cached._replace(source=cached.source + " (cached)")
+    found = read_image_tree(root, name)
+    save_npz_atomic(
+        path,
+        x_train=found.x_train,
+        y_train=found.y_train,
+        x_test=found.x_test,
+        y_test=found.y_test,
+        class_names=np.array(found.class_names),
+        source=np.array(found.source),
+        cache_version=CACHE_VERSION,
+    )
+    return found
