@@ -115,16 +115,28 @@ def load_dataset(
     label_mode: str = "fine",
     download: bool | None = None,
     verbose: bool = True,
+    image_size: tuple[int, int] | None = None,
+    fit: str = "crop",
 ) -> Dataset:
-    """Load a data set from the first source that has it, cut to the profile's size, and say where from."""
-    if name not in DATASETS:
-        raise ConfigError(f"Unknown data set {name!r}. Choose one of: {', '.join(DATASETS)}.")
+    """Load a data set from the first source that has it, cut to the profile's size, and say where from.
+
+    ``name`` is one of DATASETS, or the path of a folder of your own images: ``train/<class>/...`` and
+    ``test/<class>/...``, or one folder per class (20% of each class is then set aside for testing). Your photos may
+    have any size and colour mode: they are brought to ``image_size`` (height, width; default 32x32, what the course's
+    models take) by ``fit="crop"`` (fill the frame, cut the edges) or ``fit="pad"`` (keep everything, grey borders).
+    """
     if label_mode not in ("fine", "coarse"):
         raise ConfigError(f"label_mode must be 'fine' or 'coarse' (CIFAR-100 only), not {label_mode!r}.")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    if download is None:
-        download = os.environ.get("CIFAR_COURSE_OFFLINE", "") in ("", "0")
-    ds, tried = find_dataset(name, data_dir, label_mode, download)
+    if name not in DATASETS:
+        ds = own_images(name, image_size or (32, 32), fit)
+        tried = []
+    elif image_size is not None:
+        raise ConfigError(f"image_size is for folders of your own images; {name} comes in its own size.")
+    else:
+        if download is None:
+            download = os.environ.get("CIFAR_COURSE_OFFLINE", "") in ("", "0")
+        ds, tried = find_dataset(name, data_dir, label_mode, download)
     if ds is None:
         if profile.name != "smoke":
             raise DataNotFoundError(
@@ -200,6 +212,22 @@ def for_profile(ds: Dataset, profile: Profile) -> Dataset:
     return Dataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names, ds.source, ds.synthetic, ds.notes)
 
 
+def own_images(folder: str | Path, image_size: tuple[int, int], fit: str) -> Dataset:
+    """A folder of your own images as a Dataset named after the folder (decoded once, then cached)."""
+    root = Path(folder).expanduser()
+    if not root.is_dir():
+        raise ConfigError(
+            f"Unknown data set {str(folder)!r}. Choose one of: {', '.join(DATASETS)}, or give the path "
+            "of a folder of your own images (train/<class>/..., test/<class>/..., or one folder per class)."
+        )
+    if fit not in formats.FITS:
+        raise ConfigError(f"fit must be one of {', '.join(formats.FITS)}, not {fit!r}.")
+    size = tuple(int(v) for v in image_size)
+    if len(size) != 2 or min(size) < 8:
+        raise ConfigError(f"image_size must be (height, width) of at least 8 pixels each, not {image_size!r}.")
+    return as_dataset(formats.read_image_tree_cached(root, root.resolve().name, size, fit), root.resolve().name)
+
+
 def how_to_get(name: str) -> str:
     """Instructions for getting a data set onto this machine."""
     info = DATASETS[name]
@@ -271,7 +299,7 @@ def as_dataset(found: formats.Arrays | None, name: str) -> Dataset | None:
     """A reader's arrays as a Dataset, with the known class names where the files have none."""
     if found is None:
         return None
-    names = found.class_names or DATASETS[name].class_names
+    names = found.class_names or (DATASETS[name].class_names if name in DATASETS else None)
     if names is None:
         raise DataError(
             f"{found.source} has no class_names array: save one with np.savez(..., class_names=np.array(names))."

@@ -166,13 +166,14 @@ def read_npz(path: Path, cache: bool = False) -> Arrays | None:
             x_train, y_train, x_test, y_test = (npz[k] for k in ("x_train", "y_train", "x_test", "y_test"))
             names = [str(n) for n in npz["class_names"]] if "class_names" in keys else None
             source = str(npz["source"]) if "source" in keys else f"arrays {path}"
+            notes = tuple(str(n) for n in npz["notes"]) if "notes" in keys else ()
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(
             f"{path} is truncated or corrupt ({err}). Delete it; it will be rebuilt or re-downloaded."
         ) from err
     if x_train.ndim == 3:  # MNIST-style (N, 28, 28): add the channel axis
         x_train, x_test = x_train[..., None], x_test[..., None]
-    return Arrays(x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), names, source)
+    return Arrays(x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), names, source, notes)
 
 
 def save_npz_atomic(path: Path, **arrays) -> None:
@@ -220,15 +221,39 @@ def read_idx_folder(folder: Path) -> Arrays | None:
 
 
 # --------------------------------------------------------------------------- image folders
-def decode_image(path: Path) -> np.ndarray:
-    """One image file as uint8 (H, W, 3) for colour or (H, W, 1) for greyscale."""
-    from PIL import Image, UnidentifiedImageError
+FITS = ("crop", "pad")
+
+
+def decode_image(path: Path, size: tuple[int, int] | None = None, fit: str = "crop") -> np.ndarray:
+    """One image file as uint8 (H, W, 3) for colour or (H, W, 1) for greyscale; brought to ``size`` if given.
+
+    With a size (height, width), every image becomes RGB and ``fit`` says how its shape is matched: "crop" scales it
+    to cover the size and cuts the overflow off the centre (the object keeps its proportions and fills the frame;
+    the edges are lost), "pad" scales it to fit inside and fills the rest with grey (nothing is lost; the object is
+    smaller). EXIF rotation is applied, transparency is laid on white.
+    """
+    from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
         with Image.open(path) as img:
-            img = img.convert("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
+            img.load()  # decode now: a truncated file fails here, not later
+            if size is None:
+                img = img.convert("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
+            else:
+                img = ImageOps.exif_transpose(img)
+                if img.mode in ("RGBA", "LA", "P", "PA"):  # palette images may carry transparency too
+                    rgba = img.convert("RGBA")
+                    img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+                img = img.convert("RGB")
+                target = (size[1], size[0])  # Pillow counts width first
+                resample = Image.Resampling.LANCZOS
+                img = (
+                    ImageOps.fit(img, target, method=resample)
+                    if fit == "crop"
+                    else ImageOps.pad(img, target, method=resample, color=(128, 128, 128))
+                )
             array = np.asarray(img, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError) as err:
+    except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DataError(f"{path} is not a readable image ({err}). Delete or replace that file.") from err
     return array[..., None] if array.ndim == 2 else array
 
@@ -238,57 +263,134 @@ def class_folders(folder: Path) -> list[str]:
     return sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
 
 
-def read_image_tree(root: Path, name: str) -> Arrays:
-    """Decode ``root/{train,test}/<class>/<image>``; files that are not images are skipped and counted."""
+def image_files(folder: Path) -> tuple[list[Path], int]:
+    """The image files in one class folder (by suffix), sorted, and how many other files it holds."""
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
+    return images, len(files) - len(images)
+
+
+def decode_all(paths: list[Path], desc: str, size, fit: str, skip_unreadable: bool) -> tuple[list, list[Path]]:
+    """Decode images with a progress bar; with ``skip_unreadable``, unreadable ones are left out and returned."""
     from tqdm.auto import tqdm
 
-    classes, test_classes = class_folders(root / "train"), class_folders(root / "test")
+    decoded, bad = [], []
+    for path in tqdm(paths, desc=desc, leave=False, mininterval=2):
+        try:
+            decoded.append(decode_image(path, size, fit))
+        except DataError:
+            if not skip_unreadable:
+                raise
+            decoded.append(None)
+            bad.append(path)
+    return decoded, bad
+
+
+def read_image_tree(
+    root: Path, name: str, size: tuple[int, int] | None = None, fit: str = "crop", test_fraction: float = 0.2
+) -> Arrays:
+    """Decode ``root/{train,test}/<class>/<image>``, or ``root/<class>/<image>`` (then split, stratified).
+
+    Files that are not images are skipped and counted. Without ``size`` every image must have the same size (the
+    CIFAR and MNIST folders); with a size (your own photos) they are brought to it, and unreadable or truncated
+    files are skipped, counted and named in the notes instead of stopping the load.
+    """
+    if fit not in FITS:
+        raise DataError(f"fit must be one of {', '.join(FITS)}, not {fit!r}.")
+    split_folders = (root / "train").is_dir() and (root / "test").is_dir()
+    splits = ("train", "test") if split_folders else ("all",)
+    classes = class_folders(root / "train") if split_folders else class_folders(root)
     if not classes:
-        raise DataError(f"{root / 'train'} has no class folders; expected train/<class>/<image>.")
-    if classes != test_classes:
-        raise DataError(f"{root}: train classes {classes} differ from test classes {test_classes}.")
-    arrays, skipped = {}, 0
-    for split in ("train", "test"):
+        where = root / "train" if split_folders else root
+        raise DataError(
+            f"{where} has no class folders; expected train/<class>/<image> and test/<class>/<image>, "
+            "or one folder per class."
+        )
+    if len(classes) < 2:
+        raise DataError(f"{root} has one class ({classes[0]}): a classifier needs at least two class folders.")
+    if split_folders and class_folders(root / "test") != classes:
+        missing = sorted(set(classes) ^ set(class_folders(root / "test")))
+        raise DataError(
+            f"{root}: train classes {classes} differ from test classes {class_folders(root / 'test')} "
+            f"(only on one side: {missing}). Every class needs a folder in train/ and in test/."
+        )
+    arrays, other_files, unreadable = {}, 0, []
+    for split in splits:
         paths, labels = [], []
         for label, cls in enumerate(classes):
-            files = sorted(p for p in (root / split / cls).iterdir() if p.is_file())
-            images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")]
-            skipped += len(files) - len(images)
+            folder = root / split / cls if split_folders else root / cls
+            images, others = image_files(folder)
+            other_files += others
             if not images:
-                raise DataError(f"{root / split / cls} holds no images: every class needs images in train and test.")
+                raise DataError(
+                    f"{folder} holds no images: every class needs images"
+                    + (" in train and test." if split_folders else ".")
+                )
             paths += images
             labels += [label] * len(images)
-        decoded = [decode_image(p) for p in tqdm(paths, desc=f"Decoding {name}/{split}", leave=False, mininterval=2)]
+        decoded, bad = decode_all(paths, f"Decoding {name}/{split}", size, fit, skip_unreadable=size is not None)
+        unreadable += bad
+        keep = [i for i, a in enumerate(decoded) if a is not None]
+        paths, decoded, labels = [paths[i] for i in keep], [decoded[i] for i in keep], [labels[i] for i in keep]
+        empty = sorted(set(classes) - {classes[k] for k in labels})
+        if empty:
+            raise DataError(f"{root}: no readable images left in class(es) {empty} ({split}).")
         first = decoded[0].shape
-        for p, a in zip(paths, decoded):
-            if a.shape != first:
+        for path, array in zip(paths, decoded):
+            if array.shape != first:
                 raise DataError(
-                    f"Mixed image sizes: {paths[0]} is {first} but {p} is {a.shape} (height, width, "
-                    "channels). Resize all images to one size and colour mode (RGB or grayscale)."
+                    f"Mixed image sizes: {paths[0]} is {first} but {path} is {array.shape} (height, width, "
+                    "channels). Resize all images to one size and colour mode (RGB or grayscale), or load them "
+                    "as your own images with an image_size: cc.load_dataset(folder, image_size=(32, 32))."
                 )
         arrays[split] = (np.stack(decoded), np.asarray(labels, dtype=np.int64))
-    (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    notes = [f"skipped {other_files} non-image file(s)"] if other_files else []
+    if unreadable:
+        shown = ", ".join(p.name for p in unreadable[:3]) + (", ..." if len(unreadable) > 3 else "")
+        notes.append(f"skipped {len(unreadable)} unreadable or truncated image(s): {shown}")
+    if split_folders:
+        (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
+    else:
+        x_train, x_test, y_train, y_test = split_test(*arrays["all"], test_fraction, root)
+        notes.append(f"no train/ and test/ folders: {test_fraction:.0%} of each class set aside for testing")
     if x_train.shape[1:] != x_test.shape[1:]:
         raise DataError(f"{root}: train images are {x_train.shape[1:]} but test images are {x_test.shape[1:]}.")
     order = np.random.default_rng(SHUFFLE_SEED).permutation(len(x_train))
     kind = "JPEG " if paths[0].suffix.lower() in (".jpg", ".jpeg") else ""
-    notes = (f"skipped {skipped} non-image file(s)",) if skipped else ()
-    return Arrays(x_train[order], y_train[order], x_test, y_test, classes, f"{kind}image folder {root}", notes)
+    resized = f", brought to {size[0]}x{size[1]} ({fit})" if size else ""
+    return Arrays(
+        x_train[order], y_train[order], x_test, y_test, classes, f"{kind}image folder {root}{resized}", tuple(notes)
+    )
 
 
-def tree_cache_path(root: Path, name: str) -> Path:
-    """Cache file for an image folder, keyed by its path and the number, sizes and times of its files."""
-    stamp = [str(root.resolve())]
-    for d in sorted((root / s / c) for s in ("train", "test") for c in os.listdir(root / s)):
-        files = [e.stat() for e in os.scandir(d)] if d.is_dir() else [d.stat()]  # an image edited in place counts
+def split_test(x: np.ndarray, y: np.ndarray, fraction: float, root: Path):
+    """A stratified test split of one-folder-per-class images: x_train, x_test, y_train, y_test."""
+    from sklearn.model_selection import train_test_split
+
+    counts = np.bincount(y)
+    if counts.min() < 2:
+        raise DataError(
+            f"{root}: a class has {counts.min()} readable image; each class needs at least 2 (one to "
+            "train on, one to test with), better dozens."
+        )
+    n_test = max(int(round(fraction * len(y))), len(counts))
+    return train_test_split(x, y, test_size=n_test, stratify=y, random_state=SHUFFLE_SEED)
+
+
+def tree_cache_path(root: Path, name: str, variant: str = "") -> Path:
+    """Cache file for an image folder, keyed by its path, ``variant`` and the number, sizes and times of its files."""
+    stamp = [str(root.resolve()), variant]
+    for d in sorted(p for p in root.glob("*/*") if p.is_dir()) or sorted(p for p in root.glob("*") if p.is_dir()):
+        files = [e.stat() for e in os.scandir(d)]  # an image edited in place changes its size or time
         newest = max((f.st_mtime_ns for f in files), default=0)
         stamp.append(f"{d}:{len(files)}:{sum(f.st_size for f in files)}:{newest}")
-    return cache_dir() / f"{name}-{hashlib.sha1('|'.join(stamp).encode()).hexdigest()[:12]}.npz"
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)
+    return cache_dir() / f"{safe}-{hashlib.sha1('|'.join(stamp).encode()).hexdigest()[:12]}.npz"
 
 
-def read_image_tree_cached(root: Path, name: str) -> Arrays:
+def read_image_tree_cached(root: Path, name: str, size: tuple[int, int] | None = None, fit: str = "crop") -> Arrays:
     """``read_image_tree`` with the decoded arrays cached: the second load takes a second."""
-    path = tree_cache_path(root, name)
+    path = tree_cache_path(root, name, f"{size}-{fit}" if size else "")
     if path.is_file():
         try:
             cached = read_npz(path, cache=True)
@@ -297,7 +399,7 @@ def read_image_tree_cached(root: Path, name: str) -> Arrays:
             cached = None
         if cached is not None:
             return cached._replace(source=cached.source + " (cached)")
-    found = read_image_tree(root, name)
+    found = read_image_tree(root, name, size, fit)
     save_npz_atomic(
         path,
         x_train=found.x_train,
@@ -306,6 +408,7 @@ def read_image_tree_cached(root: Path, name: str) -> Arrays:
         y_test=found.y_test,
         class_names=np.array(found.class_names),
         source=np.array(found.source),
+        notes=np.array(found.notes, dtype=str),
         cache_version=CACHE_VERSION,
     )
     return found

@@ -270,3 +270,14 @@ def test_default_data_folder_is_found_without_setting(tmp_path, tiny_cifar10_arc
     (tiny_cifar10_archive.parent).rename(home_data / "cifar10")
     ds = cc.load_dataset("cifar10", subset=False)
     assert len(ds.x_train) == 100 and str(home_data) in ds.source
+
+
+def test_split_validation_follows_the_seed_given_to_setup():
+    x, y = np.arange(200).reshape(200, 1), np.arange(200) % 4
+    cc.set_seeds(42)
+    (_, _), (first, _) = cc.split_validation(x, y, 0.2)
+    (_, _), (again, _) = cc.split_validation(x, y, 0.2, seed=42)
+    cc.set_seeds(7)
+    (_, _), (other, _) = cc.split_validation(x, y, 0.2)
+    assert np.array_equal(first, again) and not np.array_equal(first, other)
+    cc.set_seeds(42)  # the other tests' default
