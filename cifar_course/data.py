@@ -193,6 +193,18 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
+def load_image(source, image_size: tuple[int, int] = (32, 32), fit: str = "crop") -> np.ndarray:
+    """One photo (a path, or the bytes of an upload) as uint8 (height, width, 3), the way the course's models see it."""
+    import io
+
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return formats.decode_image(io.BytesIO(bytes(source)), tuple(image_size), fit)
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise DataError(f"{path} is not a file: give the path of a photo (any format Pillow reads).")
+    return formats.decode_image(path, tuple(image_size), fit)
+
+
 def stratified_subset(
     x: np.ndarray, y: np.ndarray, n: int | None, seed: int = SUBSET_SEED
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -1,4 +1,5 @@
 """Measuring a trained classifier: probabilities, confusion, per-class accuracy, calibration, comparing runs."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -87,10 +88,9 @@ def weights_kind(run: dict) -> str:
 
 def own_data(run: dict) -> bool:
     """True when a run's class names are not its data set's usual ones (e.g. your own photos saved as 'cifar10')."""
-    info = DATASETS.get(run.get("dataset"))
     names = run.get("class_names")  # runs saved before class names were recorded have none: not known
-    return (bool(names) and not is_synthetic(run) and info is not None and info.class_names is not None
-            and list(names) != info.class_names)
+    usual = DATASETS[run["dataset"]].class_names if run.get("dataset") in DATASETS else None
+    return bool(names and usual) and not is_synthetic(run) and list(names) != usual
 
 
 def data_label(run: dict) -> str:
@@ -119,8 +119,12 @@ def source_kind(run: dict) -> str:
 
 def describe_run(run: dict) -> str:
     """A run in words: 'lesson 05, M4_transfer, quick, cifar10 (JPEG image folder), ImageNet weights, test 50.5%'."""
-    parts = [f"lesson {run.get('lesson')}", str(run.get("model")), str(run.get("profile")),
-             "SYNTHETIC stand-in data" if is_synthetic(run) else f"{data_label(run)} ({source_kind(run)})"]
+    parts = [
+        f"lesson {run.get('lesson')}",
+        str(run.get("model")),
+        str(run.get("profile")),
+        "SYNTHETIC stand-in data" if is_synthetic(run) else f"{data_label(run)} ({source_kind(run)})",
+    ]
     weights = weights_kind(run)
     if weights:
         parts.append(f"{'RANDOM' if weights == 'random' else weights} weights")
@@ -162,14 +166,24 @@ def runs_table(runs: list[dict]):
     """One row per saved run: lesson, model, profile, data, weights, parameters, epochs, training time, accuracies."""
     import pandas as pd
 
-    rows = [{
-        "run": Path(r["run"]).name, "lesson": r.get("lesson"), "model": r.get("model"), "profile": r.get("profile"),
-        "data": data_label(r), "weights": weights_kind(r), "params": r.get("params"), "epochs": r.get("epochs"),
-        "train_seconds": round(float(r.get("train_seconds") or 0) + float(r.get("feature_seconds") or 0), 1),
-        "val_accuracy": r.get("val_accuracy"), "test_accuracy": r.get("test_accuracy"),
-    } for r in runs]
-    return pd.DataFrame(rows, columns=["run", "lesson", "model", "profile", "data", "weights", "params", "epochs",
-                                       "train_seconds", "val_accuracy", "test_accuracy"])
+    rows = [
+        {
+            "run": Path(r["run"]).name,
+            "lesson": r.get("lesson"),
+            "model": r.get("model"),
+            "profile": r.get("profile"),
+            "data": data_label(r),
+            "weights": weights_kind(r),
+            "params": r.get("params"),
+            "epochs": r.get("epochs"),
+            "train_seconds": round(float(r.get("train_seconds") or 0) + float(r.get("feature_seconds") or 0), 1),
+            "val_accuracy": r.get("val_accuracy"),
+            "test_accuracy": r.get("test_accuracy"),
+        }
+        for r in runs
+    ]
+    columns = "run lesson model profile data weights params epochs train_seconds val_accuracy test_accuracy"
+    return pd.DataFrame(rows, columns=columns.split())  # the columns even when there is no run yet
 
 
 def find_run(runs: list[dict], name: str) -> dict:
@@ -181,17 +195,23 @@ def find_run(runs: list[dict], name: str) -> dict:
     raise ConfigError(f"No saved run called {name!r}. Saved runs:\n  {choices}")
 
 
-def skip_reasons(run: dict, *, dataset: str = "cifar10", synthetic: bool = False, profile: str | None = None,
-                 class_names: list[str] | None = None) -> list[str]:
-    """Why ``best_run`` (same arguments) would not choose this run; an empty list: it may."""
+def skip_reasons(
+    run: dict,
+    *,
+    dataset: str = "cifar10",
+    synthetic: bool = False,
+    profile: str | None = None,
+    class_names: list[str] | None = None,
+) -> list[str]:
+    """Why ``best_run`` (same arguments) leaves this run out; an empty list: the run is eligible."""
     reasons = []
     if run.get("dataset") != dataset:
         reasons.append(f"trained on {run.get('dataset') or 'unknown data'}, not {dataset}")
     if class_names is None and not synthetic and dataset in DATASETS:
         class_names = DATASETS[dataset].class_names  # the data set's usual classes (None: not known)
     names = run.get("class_names")  # None in runs saved before class names were recorded
-    if run.get("dataset") == dataset and not is_synthetic(run) and names and class_names \
-            and list(names) != list(class_names):
+    same_name = run.get("dataset") == dataset and not is_synthetic(run)
+    if same_name and names and class_names and list(names) != list(class_names):
         reasons.append(f"other classes ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
     if is_synthetic(run) and (not synthetic or profile != "smoke"):
         reasons.append("synthetic data")
@@ -204,8 +224,15 @@ def skip_reasons(run: dict, *, dataset: str = "cifar10", synthetic: bool = False
     return reasons
 
 
-def best_run(runs: list[dict], *, lesson: str = "05", dataset: str = "cifar10", synthetic: bool = False,
-             profile: str | None = None, class_names: list[str] | None = None) -> dict | None:
+def best_run(
+    runs: list[dict],
+    *,
+    lesson: str = "05",
+    dataset: str = "cifar10",
+    synthetic: bool = False,
+    profile: str | None = None,
+    class_names: list[str] | None = None,
+) -> dict | None:
     """The saved run to analyse: the best eligible one, preferring this profile and ``lesson``; None if there is none.
 
     Eligible are only runs trained on the same data as now: the same data set name, synthetic or real like now,
@@ -221,10 +248,16 @@ def best_run(runs: list[dict], *, lesson: str = "05", dataset: str = "cifar10", 
 
     ``skip_reasons(run, ...)`` (same arguments) says why a run is not eligible; ``describe_run(run)`` describes one.
     """
-    eligible = [r for r in runs if not skip_reasons(r, dataset=dataset, synthetic=synthetic, profile=profile,
-                                                    class_names=class_names)]
-    return max(eligible, default=None,
-               key=lambda r: (r.get("profile") == profile, r.get("lesson") == lesson, r.get("test_accuracy") or 0.0))
+    eligible = [
+        r
+        for r in runs
+        if not skip_reasons(r, dataset=dataset, synthetic=synthetic, profile=profile, class_names=class_names)
+    ]
+    return max(
+        eligible,
+        default=None,
+        key=lambda r: (r.get("profile") == profile, r.get("lesson") == lesson, r.get("test_accuracy") or 0.0),
+    )
 
 
 def comparison_table(runs: list[dict], profile: str | None = None, dataset: str = "cifar10", synthetic: bool = False):
@@ -242,17 +275,30 @@ def comparison_table(runs: list[dict], profile: str | None = None, dataset: str 
     latest = {}
     for r in runs:  # runs come oldest first, so later ones win
         key = reference_key(r.get("model", "")) or (r.get("model") if r.get("model") in own else None)
-        if (key and dataset == "cifar10" and not synthetic and comparable_with_reference(r)
-                and (profile is None or r.get("profile") == profile)):
+        if (
+            key
+            and dataset == "cifar10"
+            and not synthetic
+            and comparable_with_reference(r)
+            and (profile is None or r.get("profile") == profile)
+        ):
             latest[key] = r
     rows = []
     for ref in REFERENCE + COURSE_MODELS:
         mine = latest.get(ref["model"], {})
         seconds = (mine.get("train_seconds") or 0) + (mine.get("feature_seconds") or 0) if mine else None
-        rows.append({"model": ref["model"], "lesson": ref["lesson"], "params": mine.get("params"),
-                     "epochs": mine.get("epochs"), "train_seconds": seconds,
-                     "reference epochs": ref["epochs"], "reference seconds": ref["measured_seconds"],
-                     "this course": mine.get("test_accuracy"),
-                     "reference code, JPEG copy": ref["measured_jpeg_test"],
-                     "tutorial (reported)": ref["reported_test"] or ref["reported_val"]})
-    return pd.DataFrame(rows).set_index("model")
+        rows.append(
+            {
+                "model": ref["model"],
+                "lesson": ref["lesson"],
+                "params": mine.get("params"),
+                "epochs": mine.get("epochs"),
+                "train_seconds": seconds,
+                "reference epochs": ref["epochs"],
+                "reference seconds": ref["measured_seconds"],
+                "this course": mine.get("test_accuracy"),
+                "reference code, JPEG copy": ref["measured_jpeg_test"],
+                "tutorial (reported)": ref["reported_test"] or ref["reported_val"],
+            }
+        )
+    return pd.DataFrame(rows).set_index("model").astype({"this course": float})  # NaN where no run compares

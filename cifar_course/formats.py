@@ -224,8 +224,8 @@ def read_idx_folder(folder: Path) -> Arrays | None:
 FITS = ("crop", "pad")
 
 
-def decode_image(path: Path, size: tuple[int, int] | None = None, fit: str = "crop") -> np.ndarray:
-    """One image file as uint8 (H, W, 3) for colour or (H, W, 1) for greyscale; brought to ``size`` if given.
+def decode_image(path, size: tuple[int, int] | None = None, fit: str = "crop") -> np.ndarray:
+    """One image file (a path or an open binary file) as uint8 (H, W, 3) or (H, W, 1); brought to ``size`` if given.
 
     With a size (height, width), every image becomes RGB and ``fit`` says how its shape is matched: "crop" scales it
     to cover the size and cuts the overflow off the centre (the object keeps its proportions and fills the frame;

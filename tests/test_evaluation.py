@@ -1,4 +1,5 @@
 """Evaluation helpers on small arrays whose answers are worked out by hand."""
+
 import json
 
 import numpy as np
@@ -12,9 +13,7 @@ NAMES = ["cat", "dog", "ship"]
 Y_TRUE = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2, 2])
 Y_PRED = np.array([0, 0, 1, 1, 1, 0, 1, 2, 2, 0])
 # by hand: cat -> cat 2, dog 2; dog -> cat 1, dog 2; ship -> cat 1, ship 2
-BY_HAND = np.array([[2, 2, 0],
-                    [1, 2, 0],
-                    [1, 0, 2]])
+BY_HAND = np.array([[2, 2, 0], [1, 2, 0], [1, 0, 2]])
 
 
 def test_confusion_matrix_by_hand():
@@ -33,7 +32,10 @@ def test_per_class_accuracy():
 
 def test_most_confused_pairs():
     assert evaluation.most_confused_pairs(BY_HAND, NAMES, top=3) == [
-        ("cat", "dog", 2), ("dog", "cat", 1), ("ship", "cat", 1)]  # ties in row order
+        ("cat", "dog", 2),
+        ("dog", "cat", 1),
+        ("ship", "cat", 1),
+    ]  # ties in row order
     assert evaluation.most_confused_pairs(np.eye(3, dtype=int), NAMES) == []  # no mistakes, no pairs
 
 
@@ -79,9 +81,20 @@ def test_predict_probabilities_softmax_only_for_logits():
 def _run(tmp_path, name, **metrics):
     folder = tmp_path / name
     folder.mkdir()
-    info = {"lesson": "04", "model": "M3_deeper_cnn", "profile": "quick", "dataset": "cifar10",
-            "synthetic_data": False, "params": 1, "epochs": 1, "train_seconds": 10.0, "val_accuracy": 0.5,
-            "test_accuracy": 0.5, "date": name, **metrics}
+    info = {
+        "lesson": "04",
+        "model": "M3_deeper_cnn",
+        "profile": "quick",
+        "dataset": "cifar10",
+        "synthetic_data": False,
+        "params": 1,
+        "epochs": 1,
+        "train_seconds": 10.0,
+        "val_accuracy": 0.5,
+        "test_accuracy": 0.5,
+        "date": name,
+        **metrics,
+    }
     (folder / "metrics.json").write_text(json.dumps(info))
     return info
 
@@ -135,6 +148,180 @@ def test_comparison_table_adds_lesson_07_after_the_references(tmp_path):
     assert np.isnan(comparison.loc["modern_cnn", "tutorial (reported)"])  # no reference model to compare with
 
 
+CIFAR10 = list(cc.data.CIFAR10_CLASSES)
+
+
+def _info(name, **metrics) -> dict:
+    """A run as cc.list_runs() returns it (a dict with its folder in 'run'), on the JPEG copy of CIFAR-10."""
+    return {
+        "run": f"/runs/{name}",
+        "lesson": "04",
+        "model": "M3_deeper_cnn",
+        "profile": "quick",
+        "dataset": "cifar10",
+        "data_source": "JPEG image folder /data/cifar10 (cached)",
+        "synthetic_data": False,
+        "class_names": CIFAR10,
+        "params": 1,
+        "epochs": 1,
+        "train_seconds": 1.0,
+        "test_accuracy": 0.5,
+        **metrics,
+    }
+
+
+RANDOM = "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
+IMAGENET = "ImageNet weights from /data/vgg16_notop.h5"
+
+
+def test_best_run_never_picks_smoke_or_random_weights_outside_smoke():
+    # issue 17: lesson 06 in the quick profile chose this smoke run with RANDOM weights over a quick R1 at 50.5%
+    smoke = _info("05_M4_smoke", lesson="05", model="M4_transfer", profile="smoke", weights=RANDOM, test_accuracy=0.11)
+    r1 = _info("02_R1_quick", lesson="02", model="R1_baseline", test_accuracy=0.505)
+    random_quick = _info("05_M4_random", lesson="05", model="M4_transfer", weights=RANDOM, test_accuracy=0.3)
+    synthetic = _info(
+        "05_M4_synthetic",
+        lesson="05",
+        model="M4_transfer",
+        weights=IMAGENET,
+        synthetic_data=True,
+        data_source="SYNTHETIC stand-in data",
+        class_names=[f"synthetic_{i}" for i in range(10)],
+    )
+    runs = [smoke, r1, random_quick, synthetic]
+    assert evaluation.best_run(runs, lesson="05", dataset="cifar10", synthetic=False, profile="quick") is r1
+    assert evaluation.best_run(runs, profile="full") is r1  # another profile, but the only eligible run
+    assert evaluation.best_run(runs) is r1  # no profile given: still no smoke run
+    assert evaluation.best_run([smoke, random_quick], profile="quick") is None  # nothing eligible
+    assert evaluation.skip_reasons(smoke, profile="quick") == ["smoke profile", "RANDOM weights"]
+    assert evaluation.skip_reasons(random_quick, profile="quick") == ["RANDOM weights"]
+    assert evaluation.skip_reasons(r1, profile="quick") == []
+    # in the smoke profile everything on this data is eligible: the smoke run of lesson 05 comes first
+    assert evaluation.best_run(runs, profile="smoke") is smoke
+    assert evaluation.best_run(runs, synthetic=True, profile="smoke") is synthetic
+    assert evaluation.best_run(runs, synthetic=True, profile="quick") is None
+    assert evaluation.skip_reasons(synthetic, profile="quick") == ["synthetic data"]
+    assert evaluation.skip_reasons(r1, synthetic=True, profile="smoke") == ["real data, but the data now is synthetic"]
+
+
+def test_best_run_tiers():
+    a = _info("a", lesson="05", profile="quick", test_accuracy=0.50)
+    b = _info("b", lesson="04", profile="quick", test_accuracy=0.70)
+    c = _info("c", lesson="05", profile="full", test_accuracy=0.80)
+    d = _info("d", lesson="04", profile="full", test_accuracy=0.90)
+    e = _info("e", lesson="05", profile="quick", test_accuracy=0.60)
+    assert evaluation.best_run([a, b, c, d, e], profile="quick") is e  # 1. this profile and lesson: most accurate
+    assert evaluation.best_run([a, b, c, d], profile="quick") is a
+    assert evaluation.best_run([b, c, d], profile="quick") is b  # 2. this profile, another lesson
+    assert evaluation.best_run([c, d], profile="quick") is c  # 3. another profile, this lesson
+    assert evaluation.best_run([d], profile="quick") is d  # 4. another profile, another lesson
+    assert evaluation.best_run([a, b, c, d], profile="full") is c
+
+
+def test_best_run_never_picks_other_data():
+    photos = _info(
+        "own",
+        lesson="05",
+        model="M4_transfer",
+        weights=IMAGENET,
+        class_names=["cat", "dog"],
+        data_source="JPEG image folder /home/me/photos (cached)",
+        test_accuracy=0.95,
+    )
+    mnist = _info("mnist", lesson="05", dataset="mnist", class_names=[str(d) for d in range(10)], test_accuracy=0.99)
+    old = _info("old", lesson="04")  # saved before class names were recorded
+    del old["class_names"]
+    runs = [photos, mnist, old]
+    assert evaluation.best_run(runs, profile="quick") is old  # still readable and eligible
+    assert evaluation.skip_reasons(photos, profile="quick") == ["other classes (cat, dog)"]
+    assert evaluation.skip_reasons(mnist, profile="quick") == ["trained on mnist, not cifar10"]
+    # with your own photos loaded, their model is the one (the old run's classes are not known)
+    assert evaluation.best_run(runs, profile="quick", class_names=["cat", "dog"]) is photos
+    assert evaluation.best_run(runs, dataset="mnist", profile="quick") is mnist
+    assert evaluation.best_run(runs, dataset="mnist", profile="quick", class_names=["0", "1"]) is None
+
+
+def test_describe_run():
+    m4 = _info("m4", lesson="05", model="M4_transfer", weights=IMAGENET, test_accuracy=0.505)
+    assert evaluation.describe_run(m4) == (
+        "lesson 05, M4_transfer, quick, cifar10 (JPEG image folder), ImageNet weights, test 50.5%"
+    )
+    smoke = _info(
+        "s",
+        lesson="05",
+        model="M4_transfer",
+        profile="smoke",
+        weights=RANDOM,
+        synthetic_data=True,
+        data_source="SYNTHETIC stand-in data (no real data found)",
+        test_accuracy=0.11,
+    )
+    assert evaluation.describe_run(smoke) == (
+        "lesson 05, M4_transfer, smoke, SYNTHETIC stand-in data, RANDOM weights, test 11.0%"
+    )
+    photos = _info("own", class_names=["cat", "dog"], data_source="JPEG image folder /home/me/photos (cached)")
+    assert evaluation.describe_run(photos) == (
+        "lesson 04, M3_deeper_cnn, quick, own data, 2 classes (JPEG image folder), test 50.0%"
+    )
+    official = _info("o", data_source="official archive /data/cifar-10-python.tar.gz", test_accuracy=None)
+    assert evaluation.describe_run(official) == "lesson 04, M3_deeper_cnn, quick, cifar10 (official archive)"
+    assert evaluation.source_kind({"data_source": "download into /root/.keras/datasets"}) == "download"
+
+
+def test_runs_table_profile_data_and_weights():
+    runs = [
+        _info("cifar"),
+        _info("m4", weights=IMAGENET),
+        _info("rnd", weights=RANDOM, profile="smoke"),
+        _info("own", class_names=["cat", "dog"]),
+        _info("syn", synthetic_data=True),
+        _info("mnist", dataset="mnist", class_names=[str(d) for d in range(10)]),
+    ]
+    old = _info("old")
+    del old["class_names"], old["data_source"]  # an old run: still listed
+    table = evaluation.runs_table([*runs, old])
+    assert table.columns.tolist()[3:6] == ["profile", "data", "weights"]
+    assert table["data"].tolist() == [
+        "cifar10",
+        "cifar10",
+        "cifar10",
+        "own data, 2 classes",
+        "synthetic",
+        "mnist",
+        "cifar10",
+    ]
+    assert table["weights"].tolist() == ["", "ImageNet", "random", "", "", "", ""]
+    assert table["profile"].tolist() == ["quick"] * 2 + ["smoke"] + ["quick"] * 4
+
+
+def test_comparison_table_compares_only_cifar10():
+    m3 = _info("m3", test_accuracy=0.75)
+    m3_photos = _info("m3_own", class_names=["cat", "dog"], test_accuracy=0.99)  # newer, but not CIFAR-10
+    m4_random = _info("m4_random", lesson="05", model="M4_transfer", weights=RANDOM, test_accuracy=0.3)
+    m4_old = _info("m4_old", lesson="05", model="M4_transfer", test_accuracy=0.6)  # before weights were recorded
+    del m4_old["class_names"]
+    r1_mnist = _info(
+        "r1_mnist",
+        lesson="02",
+        model="R1_baseline",
+        dataset="mnist",
+        class_names=[str(d) for d in range(10)],
+        test_accuracy=0.98,
+    )
+    runs = [m4_old, m3, m3_photos, m4_random, r1_mnist]
+    table = evaluation.comparison_table(runs, profile="quick")
+    assert table.loc["M3", "this course"] == 0.75
+    assert table.loc["M4", "this course"] == 0.6  # the RANDOM-weights run is newer but left out
+    assert np.isnan(table.loc["R1", "this course"])
+    assert evaluation.comparison_table(runs, profile="quick", dataset="mnist")["this course"].isna().all()
+    assert evaluation.other_runs(runs) == [m3_photos, m4_random, r1_mnist]
+    assert evaluation.why_not_comparable(m3_photos) == ["own data (2 classes), not CIFAR-10's 10 classes"]
+    assert evaluation.why_not_comparable(m4_random) == ["RANDOM weights, not ImageNet"]
+    assert evaluation.why_not_comparable(r1_mnist) == ["trained on mnist, not CIFAR-10"]
+    assert evaluation.why_not_comparable(_info("s", synthetic_data=True)) == ["synthetic data"]
+    assert evaluation.comparable_with_reference(m4_old) and evaluation.on_cifar10(m4_old)
+
+
 def test_reference_key():
     assert evaluation.reference_key("M3_deeper_cnn") == "M3"
     assert evaluation.reference_key("R1_baseline") == "R1"
@@ -142,7 +329,7 @@ def test_reference_key():
 
 
 def test_check_confusion_matrix(capsys):
-    assert not checks.check_confusion_matrix(None, Y_TRUE, Y_PRED, 3)  # False, or None once checks return None
+    assert not checks.check_confusion_matrix(None, Y_TRUE, Y_PRED, 3)  # not answered: a message, no error
     assert "Not answered" in capsys.readouterr().out
     checks.check_confusion_matrix(BY_HAND, Y_TRUE, Y_PRED, 3)
     with pytest.raises(checks.CheckFailed, match="swapped"):
@@ -158,9 +345,13 @@ def test_check_confusion_matrix(capsys):
 
 
 def test_check_best_epoch(capsys):
-    hist = {"accuracy": [0.5, 0.6, 0.7, 0.8], "val_accuracy": [0.5, 0.65, 0.6, 0.65],
-            "loss": [2, 1.5, 1, 0.5], "val_loss": [2, 1.2, 1.4, 1.3]}
-    assert not checks.check_best_epoch(None, hist)  # False, or None once checks return None
+    hist = {
+        "accuracy": [0.5, 0.6, 0.7, 0.8],
+        "val_accuracy": [0.5, 0.65, 0.6, 0.65],
+        "loss": [2, 1.5, 1, 0.5],
+        "val_loss": [2, 1.2, 1.4, 1.3],
+    }
+    assert not checks.check_best_epoch(None, hist)  # not answered: a message, no error
     assert "Not answered" in capsys.readouterr().out
     checks.check_best_epoch(2, hist)
     checks.check_best_epoch(4, hist)  # tied with epoch 2
@@ -176,7 +367,7 @@ def test_check_best_epoch(capsys):
 def test_check_confident_accuracy(capsys):
     probs = np.array([[0.95, 0.05], [0.92, 0.08], [0.3, 0.7], [0.9, 0.1], [0.4, 0.6]])
     y = np.array([0, 1, 1, 0, 0])  # confident (>= 0.9): rows 0, 1, 3 -> right, wrong, right
-    assert not checks.check_confident_accuracy(None, probs, y)  # False, or None once checks return None
+    assert not checks.check_confident_accuracy(None, probs, y)  # not answered: a message, no error
     assert "Not answered" in capsys.readouterr().out
     checks.check_confident_accuracy(2 / 3, probs, y)
     checks.check_confident_accuracy(0.5, probs, y)  # strictly above 0.9 is accepted too

@@ -128,3 +128,15 @@ def test_a_path_that_is_no_folder_and_bad_settings_are_config_errors(tmp_path):
         cc.load_dataset(str(tmp_path / "ok"), image_size=(4, 4))
     with pytest.raises(cc.ConfigError, match="image_size is for folders of your own images"):
         cc.load_dataset("cifar10", image_size=(32, 32))
+
+
+def test_load_image_takes_a_path_or_the_bytes_of_an_upload(tmp_path):
+    path = _photo(tmp_path / "big", (640, 480), "RGB", (10, 200, 10))
+    from_path = cc.data.load_image(path)
+    from_bytes = cc.data.load_image(path.read_bytes(), image_size=(24, 24), fit="pad")
+    assert from_path.shape == (32, 32, 3) and from_bytes.shape == (24, 24, 3)
+    assert tuple(from_path[16, 16]) == (10, 200, 10)
+    with pytest.raises(cc.DataError, match="is not a file"):
+        cc.data.load_image(tmp_path / "missing.jpg")
+    with pytest.raises(cc.DataError, match="not a readable image"):
+        cc.data.load_image(b"not an image at all")

@@ -1,4 +1,5 @@
 """`cifar-course report`: the comparison table and chart, on fake run folders the tests write."""
+
 from __future__ import annotations
 
 import json
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from cifar_course.data import CIFAR10_CLASSES
 from cifar_course.tools import report
 from cifar_course.tools.cli import main
 
@@ -13,10 +15,23 @@ from cifar_course.tools.cli import main
 def _run_folder(base: Path, name: str, **metrics) -> Path:
     folder = base / name
     folder.mkdir(parents=True)
-    info = {"lesson": "02", "model": "R1_baseline", "params": 122_570, "epochs": 10, "train_seconds": 150.2,
-            "images_per_second": 3321.7, "val_accuracy": 0.69, "test_accuracy": 0.6812, "dataset": "cifar10",
-            "data_source": "JPEG image folder /data/cifar10 (cached)", "synthetic_data": False, "profile": "full",
-            "machine": "x86_64, 2 CPU cores, Linux", "date": "2026-01-02T10:00:00", **metrics}
+    info = {
+        "lesson": "02",
+        "model": "R1_baseline",
+        "params": 122_570,
+        "epochs": 10,
+        "train_seconds": 150.2,
+        "images_per_second": 3321.7,
+        "val_accuracy": 0.69,
+        "test_accuracy": 0.6812,
+        "dataset": "cifar10",
+        "data_source": "JPEG image folder /data/cifar10 (cached)",
+        "synthetic_data": False,
+        "profile": "full",
+        "machine": "x86_64, 2 CPU cores, Linux",
+        "date": "2026-01-02T10:00:00",
+        **metrics,
+    }
     (folder / "metrics.json").write_text(json.dumps(info))
     return folder
 
@@ -24,10 +39,27 @@ def _run_folder(base: Path, name: str, **metrics) -> Path:
 def _fake_runs(base: Path) -> Path:
     _run_folder(base, "02_R1_20260102-100000")
     _run_folder(base, "02_R1_20260103-100000", test_accuracy=0.69, date="2026-01-03T10:00:00", precision="float32")
-    _run_folder(base, "04_M3_20260102-120000", lesson="04", model="M3_deeper_cnn", params=1_084_234, epochs=15,
-                val_accuracy=0.761, test_accuracy=0.752, date="2026-01-02T12:00:00")
-    _run_folder(base, "02_R1_20260104-090000", profile="smoke", epochs=1, test_accuracy=0.11, synthetic_data=True,
-                data_source="SYNTHETIC stand-in data (no real data found)", date="2026-01-04T09:00:00")
+    _run_folder(
+        base,
+        "04_M3_20260102-120000",
+        lesson="04",
+        model="M3_deeper_cnn",
+        params=1_084_234,
+        epochs=15,
+        val_accuracy=0.761,
+        test_accuracy=0.752,
+        date="2026-01-02T12:00:00",
+    )
+    _run_folder(
+        base,
+        "02_R1_20260104-090000",
+        profile="smoke",
+        epochs=1,
+        test_accuracy=0.11,
+        synthetic_data=True,
+        data_source="SYNTHETIC stand-in data (no real data found)",
+        date="2026-01-04T09:00:00",
+    )
     (base / "03_M1_unfinished").mkdir()  # an interrupted run: no metrics.json, not listed
     (base / "course-full-20260101-000000").mkdir()  # a `cifar-course run` folder: not a model run
     return base
@@ -44,16 +76,28 @@ def test_report_markdown_and_chart(tmp_path, capsys):
     status, out, err = _status(capsys, "report", "--runs", runs, "--out", tmp_path / "results")
     assert status == 0, err
     md = (tmp_path / "results" / "report.md").read_text()
-    rows = [l for l in md.splitlines() if l.startswith("| 0")]
+    rows = [line for line in md.splitlines() if line.startswith("| 0")]
     assert len(rows) == 4  # every saved run, none of the other folders
-    r1 = next(l for l in rows if "02_R1_20260102-100000" in l)
-    for expected in ("R1_baseline", "122,570", "| 15.0 |", "3,322", "68.1%", "JPEG copy", "full", "2 CPU cores",
-                     "70.3% test", "67.4% test, 298 s"):
+    r1 = next(line for line in rows if "02_R1_20260102-100000" in line)
+    for expected in (
+        "R1_baseline",
+        "122,570",
+        "| 15.0 |",
+        "3,322",
+        "68.1%",
+        "JPEG copy",
+        "full",
+        "2 CPU cores",
+        "70.3% test",
+        "67.4% test, 298 s",
+    ):
         assert expected in r1, expected
-    m3 = next(l for l in rows if "M3_deeper_cnn" in l)
+    m3 = next(line for line in rows if "M3_deeper_cnn" in line)
     assert "78.4% val" in m3 and "74.8% test, 644 s" in m3
-    assert "SYNTHETIC" in next(l for l in rows if "smoke" in l)
-    assert "| float32 |" in next(l for l in rows if "02_R1_20260103-100000" in l)  # older runs: no precision, "-"
+    assert "SYNTHETIC" in next(line for line in rows if "smoke" in line)
+    assert "| float32 |" in next(
+        line for line in rows if "02_R1_20260103-100000" in line
+    )  # older runs: no precision, "-"
     assert "| precision |" in md
     assert "## Reference numbers" in md and "| M4 |" in md and "report.png" in md
     with Image.open(tmp_path / "results" / "report.png") as png:
@@ -65,8 +109,8 @@ def test_report_filters(tmp_path, capsys):
     runs = _fake_runs(tmp_path / "runs")
     status, _, _ = _status(capsys, "report", "--runs", runs, "--out", tmp_path / "a", "--latest", "--profile", "full")
     assert status == 0
-    rows = [l for l in (tmp_path / "a" / "report.md").read_text().splitlines() if l.startswith("| 0")]
-    assert [l.split("|")[1].strip() for l in rows] == ["04_M3_20260102-120000", "02_R1_20260103-100000"]
+    rows = [line for line in (tmp_path / "a" / "report.md").read_text().splitlines() if line.startswith("| 0")]
+    assert [line.split("|")[1].strip() for line in rows] == ["04_M3_20260102-120000", "02_R1_20260103-100000"]
 
 
 def test_report_default_out_is_inside_runs(tmp_path, capsys, monkeypatch):
@@ -93,3 +137,101 @@ def test_helpers():
     assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | - |"]
     assert report.data_kind({"data_source": "official batches /x/cifar-10-batches-py"}) == "official"
     assert report.data_kind({"data_source": "image folder /data/mnist (cached)"}) == "image folder"
+
+
+def _other_runs(base: Path) -> Path:
+    """Runs that must not stand beside the CIFAR-10 reference numbers, and one that must."""
+    _run_folder(base, "02_R1_20260102-100000", class_names=CIFAR10_CLASSES)
+    _run_folder(
+        base,
+        "02_R1_20260105-100000",
+        class_names=["cat", "dog"],
+        test_accuracy=0.97,  # own photos
+        data_source="JPEG image folder /home/me/photos (cached)",
+        date="2026-01-05T10:00:00",
+    )
+    _run_folder(
+        base,
+        "02_R4_20260106-100000",
+        model="R4_mnist",
+        dataset="mnist",
+        test_accuracy=0.986,
+        class_names=[str(d) for d in range(10)],
+        data_source="JPEG image folder /data/mnist",
+        date="2026-01-06T10:00:00",
+    )
+    _run_folder(
+        base,
+        "05_M4_20260107-100000",
+        lesson="05",
+        model="M4_transfer",
+        profile="smoke",
+        test_accuracy=0.11,
+        weights="RANDOM weights (smoke profile fallback: no ImageNet weights available)",
+        date="2026-01-07T10:00:00",
+    )
+    return base
+
+
+def test_report_lists_other_data_separately(tmp_path, capsys, monkeypatch):
+    charted = []
+    bar_chart = report.bar_chart
+    monkeypatch.setattr(report, "bar_chart", lambda runs, path: charted.extend(runs) or bar_chart(runs, path))
+    runs = _other_runs(tmp_path / "runs")
+    status, out, err = _status(capsys, "report", "--runs", runs, "--out", tmp_path / "results")
+    assert status == 0, err
+    md = (tmp_path / "results" / "report.md").read_text()
+    cifar, other = md.split("## Other data sets, synthetic data and random weights")
+    other = other.split("## Reference numbers")[0]
+    assert [line.split("|")[1].strip() for line in cifar.splitlines() if line.startswith("| 0")] == [
+        "02_R1_20260102-100000"
+    ]
+    rows = {line.split("|")[1].strip(): line for line in other.splitlines() if line.startswith("| 0")}
+    assert len(rows) == 3
+    own = rows["02_R1_20260105-100000"]
+    assert "own data, 2 classes" in own and "JPEG image folder" in own and "JPEG copy" not in own
+    assert "70.3%" not in own and "67.4%" not in own  # never beside R1's reference numbers
+    mnist = rows["02_R4_20260106-100000"]
+    assert "| mnist | JPEG image folder |" in mnist and "not CIFAR-10" in mnist
+    m4 = rows["05_M4_20260107-100000"]
+    assert "| random |" in m4 and "RANDOM weights" in m4 and "79.0%" not in m4
+    assert "02_R1_20260105-100000: own data, 2 classes, JPEG image folder /home/me/photos (cached)" in md
+    assert [Path(r["run"]).name for r in charted] == ["02_R1_20260102-100000"]  # the chart: CIFAR-10 runs only
+    own_printed = next(line for line in out.splitlines() if "02_R1_20260105-100000" in line)  # the command's own table
+    assert "own data, 2 classes, JPEG image folder" in own_printed and "70.3%" not in own_printed
+
+
+def test_report_with_no_cifar10_run(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    _run_folder(
+        runs,
+        "02_R1_20260104-090000",
+        profile="smoke",
+        synthetic_data=True,
+        data_source="SYNTHETIC stand-in data (no real data found)",
+    )
+    status, _, err = _status(capsys, "report", "--runs", runs, "--out", tmp_path / "results")
+    assert status == 0, err
+    md = (tmp_path / "results" / "report.md").read_text()
+    assert "No saved run on real CIFAR-10." in md and "| SYNTHETIC |" in md and "synthetic data" in md
+    with Image.open(tmp_path / "results" / "report.png") as png:
+        assert png.format == "PNG"
+
+
+def test_data_kind_and_latest_only_tell_own_data_apart():
+    jpeg = {"dataset": "cifar10", "data_source": "JPEG image folder /data/cifar10 (cached)"}
+    assert report.data_kind(jpeg) == "JPEG copy"  # old runs: no class names recorded
+    assert report.data_kind({**jpeg, "class_names": CIFAR10_CLASSES}) == "JPEG copy"
+    assert report.data_kind({**jpeg, "class_names": ["cat", "dog"]}) == "JPEG image folder"
+    assert report.data_kind({**jpeg, "dataset": "mnist"}) == "JPEG image folder"
+    assert report.data_kind({**jpeg, "synthetic_data": True}) == "SYNTHETIC"
+    cifar = {**jpeg, "lesson": "02", "model": "R1_baseline", "profile": "quick", "date": "1"}
+    runs = [
+        cifar,
+        {**cifar, "class_names": ["cat", "dog"], "date": "2"},
+        {**cifar, "weights": "RANDOM", "date": "3"},
+        {**cifar, "date": "4"},
+    ]
+    assert [r["date"] for r in report.latest_only(runs)] == ["2", "3", "4"]  # the newest CIFAR-10 run stays
+    rows = report.run_rows([{**cifar, "class_names": ["cat", "dog"]}, {**cifar, "run": "x"}])
+    assert rows[0][-2:] == ["-", "-"] and rows[1][-1] == "67.4% test, 298 s"

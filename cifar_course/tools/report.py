@@ -1,15 +1,24 @@
 """The comparison report of every saved run next to the reference numbers: Markdown and a bar chart."""
+
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
-from ..evaluation import comparable_with_reference, data_label, on_cifar10, weights_kind, why_not_comparable
+from ..evaluation import (
+    comparable_with_reference,
+    data_label,
+    is_synthetic,
+    on_cifar10,
+    weights_kind,
+    why_not_comparable,
+)
 from ..reference import REFERENCE, reference_for
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
     """A Markdown table (pipes inside cells escaped, None shown as '-')."""
+
     def cell(value) -> str:
         text = "-" if value is None else str(value)
         return text.replace("|", "\\|").replace("\n", " ")
@@ -26,7 +35,7 @@ def _pct(value) -> str:
 def data_kind(run: dict) -> str:
     """A short name for where a run's images came from ('JPEG copy' only for CIFAR-10's JPEG copy)."""
     source = str(run.get("data_source", ""))
-    if run.get("synthetic_data") or source.startswith("SYNTHETIC"):
+    if is_synthetic(run):
         return "SYNTHETIC"
     if "JPEG" in source:
         return "JPEG copy" if on_cifar10(run) else "JPEG image folder"
@@ -66,9 +75,16 @@ def _per_epoch(run: dict) -> str | None:
 
 def _size_and_speed(r: dict) -> list:
     ips = r.get("images_per_second")
-    return [f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"), r.get("epochs"),
-            r.get("train_seconds"), _per_epoch(r), f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
-            r.get("precision"), _pct(r.get("val_accuracy")), _pct(r.get("test_accuracy"))]
+    return [
+        f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"),
+        r.get("epochs"),
+        r.get("train_seconds"),
+        _per_epoch(r),
+        f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
+        r.get("precision"),
+        _pct(r.get("val_accuracy")),
+        _pct(r.get("test_accuracy")),
+    ]
 
 
 def run_rows(runs: list[dict]) -> list[list]:
@@ -76,24 +92,77 @@ def run_rows(runs: list[dict]) -> list[list]:
     rows = []
     for r in runs:
         ref = reference_for(r.get("model")) if comparable_with_reference(r) else None
-        rows.append([Path(r.get("run", "")).name, r.get("lesson"), r.get("model"), *_size_and_speed(r), data_text(r),
-                     r.get("profile"), r.get("machine"), *_reference_text(ref)])
+        rows.append(
+            [
+                Path(r.get("run", "")).name,
+                r.get("lesson"),
+                r.get("model"),
+                *_size_and_speed(r),
+                data_text(r),
+                r.get("profile"),
+                r.get("machine"),
+                *_reference_text(ref),
+            ]
+        )
     return rows
 
 
-RUN_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "precision",
-               "val acc", "test acc", "data", "profile", "machine", "reference (published)",
-               "reference (JPEG copy, 2 cores)"]
+RUN_HEADERS = [
+    "run",
+    "lesson",
+    "model",
+    "params",
+    "epochs",
+    "train time (s)",
+    "s/epoch",
+    "images/s",
+    "precision",
+    "val acc",
+    "test acc",
+    "data",
+    "profile",
+    "machine",
+    "reference (published)",
+    "reference (JPEG copy, 2 cores)",
+]
 
 
 def other_rows(runs: list[dict]) -> list[list]:
     """One table row per run not comparable with the reference numbers, with its real data and why."""
-    return [[Path(r.get("run", "")).name, r.get("lesson"), r.get("model"), *_size_and_speed(r), data_label(r),
-             data_kind(r), weights_kind(r) or "-", r.get("profile"), "; ".join(why_not_comparable(r))] for r in runs]
+    return [
+        [
+            Path(r.get("run", "")).name,
+            r.get("lesson"),
+            r.get("model"),
+            *_size_and_speed(r),
+            data_label(r),
+            data_kind(r),
+            weights_kind(r) or "-",
+            r.get("profile"),
+            "; ".join(why_not_comparable(r)),
+        ]
+        for r in runs
+    ]
 
 
-OTHER_HEADERS = ["run", "lesson", "model", "params", "epochs", "train time (s)", "s/epoch", "images/s", "precision",
-                 "val acc", "test acc", "data set", "data", "weights", "profile", "not compared because"]
+OTHER_HEADERS = [
+    "run",
+    "lesson",
+    "model",
+    "params",
+    "epochs",
+    "train time (s)",
+    "s/epoch",
+    "images/s",
+    "precision",
+    "val acc",
+    "test acc",
+    "data set",
+    "data",
+    "weights",
+    "profile",
+    "not compared because",
+]
 
 
 def latest_only(runs: list[dict]) -> list[dict]:
@@ -105,9 +174,19 @@ def latest_only(runs: list[dict]) -> list[dict]:
 
 
 def reference_rows() -> list[list]:
-    return [[ref["model"], ref["lesson"], f"{ref['params']:,}" if ref["params"] else "-", ref["epochs"],
-             _pct(ref["reported_test"]), _pct(ref["reported_val"]), _pct(ref["measured_jpeg_test"]),
-             ref["measured_seconds"]] for ref in REFERENCE]
+    return [
+        [
+            ref["model"],
+            ref["lesson"],
+            f"{ref['params']:,}" if ref["params"] else "-",
+            ref["epochs"],
+            _pct(ref["reported_test"]),
+            _pct(ref["reported_val"]),
+            _pct(ref["measured_jpeg_test"]),
+            ref["measured_seconds"],
+        ]
+        for ref in REFERENCE
+    ]
 
 
 def bar_chart(runs: list[dict], path: Path) -> Path:
@@ -126,19 +205,34 @@ def bar_chart(runs: list[dict], path: Path) -> Path:
     shown = set()
     for i, r in enumerate(runs):
         inside = values[i] > 0.15
-        ax.text(values[i] - 0.01 if inside else values[i] + 0.01, i, f"{100 * values[i]:.1f}%", va="center",
-                ha="right" if inside else "left", fontsize=8, color="white" if inside else "black")
+        ax.text(
+            values[i] - 0.01 if inside else values[i] + 0.01,
+            i,
+            f"{100 * values[i]:.1f}%",
+            va="center",
+            ha="right" if inside else "left",
+            fontsize=8,
+            color="white" if inside else "black",
+        )
         ref = reference_for(r.get("model")) if comparable_with_reference(r) else None
         if ref is None:
             continue
         published = ref["reported_test"] if ref["reported_test"] is not None else ref["reported_val"]
-        for value, marker, color, name in ((published, "|", "black",
-                                            "reference, published (test; val where only val is published)"),
-                                           (ref["measured_jpeg_test"], "|", "#dd8452",
-                                            "reference code, JPEG copy, 2 cores")):
+        for value, marker, color, name in (
+            (published, "|", "black", "reference, published (test; val where only val is published)"),
+            (ref["measured_jpeg_test"], "|", "#dd8452", "reference code, JPEG copy, 2 cores"),
+        ):
             if value is not None:
-                ax.plot([value], [i], marker=marker, markersize=18, markeredgewidth=3, color=color, linestyle="none",
-                        label=None if name in shown else name)
+                ax.plot(
+                    [value],
+                    [i],
+                    marker=marker,
+                    markersize=18,
+                    markeredgewidth=3,
+                    color=color,
+                    linestyle="none",
+                    label=None if name in shown else name,
+                )
                 shown.add(name)
     if not runs:
         ax.text(0.5, 0, "no saved run on real CIFAR-10 to compare", ha="center", va="center")
@@ -148,8 +242,9 @@ def bar_chart(runs: list[dict], path: Path) -> Path:
     ax.set_xlabel("test accuracy (grey bars: other data, synthetic data or RANDOM weights: no reference to compare)")
     ax.grid(axis="x", alpha=0.3)
     if runs:
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(runs), 1) - 0.12), ncol=2, fontsize=8,
-                  frameon=False)
+        ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, -0.5 / max(len(runs), 1) - 0.12), ncol=2, fontsize=8, frameon=False
+        )
     ax.set_title("Saved CIFAR-10 runs against the reference numbers")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -201,8 +296,19 @@ def write_report(runs: list[dict], out_dir: Path, runs_base: Path, command: str 
         "Published: the tutorials' numbers on the official arrays. Measured: the reference code as written, "
         "on the JPEG copy, 2 CPU cores (see cifar_course/reference.py).",
         "",
-        markdown_table(["model", "lesson", "params", "epochs", "published test", "published val",
-                        "measured test (JPEG)", "measured time (s)"], reference_rows()),
+        markdown_table(
+            [
+                "model",
+                "lesson",
+                "params",
+                "epochs",
+                "published test",
+                "published val",
+                "measured test (JPEG)",
+                "measured time (s)",
+            ],
+            reference_rows(),
+        ),
         "",
         "## Data sources of the runs",
         "",
