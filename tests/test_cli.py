@@ -1,4 +1,5 @@
 """The `cifar-course` command end to end: run (on tiny notebooks the tests write), data, errors."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,6 +18,7 @@ from cifar_course.tools import runner
 from cifar_course.tools.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
+CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
 
 def _notebook(path: Path, *sources: str) -> None:
@@ -29,12 +31,16 @@ def _notebook(path: Path, *sources: str) -> None:
 def lessons(tmp_path_factory) -> Path:
     """Four tiny lessons: one prints accuracies, one lacks a prerequisite, one fails, one comes after."""
     folder = tmp_path_factory.mktemp("notebooks")
-    _notebook(folder / "01_ok.ipynb",
-              "import os\nprint('profile=' + os.environ['COURSE_PROFILE'])\n"
-              "print('data=' + os.environ.get('CIFAR_COURSE_DATA', 'unset'))",
-              "print('Validation accuracy: 0.2500')\nprint('Test accuracy: 0.5')")
-    _notebook(folder / "02_needs_weights.ipynb",
-              "import cifar_course as cc\nraise cc.ConfigError('Could not get VGG16 ImageNet weights (offline)')")
+    _notebook(
+        folder / "01_ok.ipynb",
+        "import os\nprint('profile=' + os.environ['COURSE_PROFILE'])\n"
+        "print('data=' + os.environ.get('CIFAR_COURSE_DATA', 'unset'))",
+        "print('Validation accuracy: 0.2500')\nprint('Test accuracy: 0.5')",
+    )
+    _notebook(
+        folder / "02_needs_weights.ipynb",
+        "import cifar_course as cc\nraise cc.ConfigError('Could not get VGG16 ImageNet weights (offline)')",
+    )
     _notebook(folder / "03_broken.ipynb", "x = 1", "print('before the error')\n1 / 0", "print('never')")
     _notebook(folder / "04_after.ipynb", "print('Test accuracy: 0.9')")
     (folder / "notes.ipynb").write_text("{}")  # not a lesson (no NN_ prefix): ignored
@@ -48,7 +54,7 @@ def _run(capsys, *argv):
 
 
 def _one_error_line(err: str) -> str:
-    lines = [l for l in err.splitlines() if l.strip()]
+    lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, err
     assert "Traceback" not in err
     assert lines[0].startswith("cifar-course: error: ")
@@ -59,15 +65,28 @@ def _one_error_line(err: str) -> str:
 def test_run_not_run_lesson_gives_exit_3_and_results(lessons, tmp_path, capsys):
     data = tmp_path / "data"
     data.mkdir()
-    status, out, err = _run(capsys, "run", "--profile", "smoke", "--only", "01,2", "--notebooks", lessons,
-                            "--out", tmp_path / "out", "--data", data, "--no-progress")
+    status, out, err = _run(
+        capsys,
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "01,2",
+        "--notebooks",
+        lessons,
+        "--out",
+        tmp_path / "out",
+        "--data",
+        data,
+        "--no-progress",
+    )
     assert status == runner.EXIT_NOT_RUN == 3
     assert "lesson 02 (02_needs_weights.ipynb) not run: Could not get VGG16 ImageNet weights" in err
     assert "exit status 3" in err
     folder = next((tmp_path / "out").glob("course-smoke-*"))
     assert sorted(p.name for p in folder.glob("*.ipynb")) == ["01_ok.ipynb", "02_needs_weights.ipynb"]
     info = json.loads((folder / "results.json").read_text())
-    assert [l["status"] for l in info["lessons"]] == ["ok", "not run"]
+    assert [lesson["status"] for lesson in info["lessons"]] == ["ok", "not run"]
     assert info["exit_status"] == 3 and info["profile"] == "smoke"
     first = info["lessons"][0]
     assert [(a["split"], a["value"]) for a in first["accuracies"]] == [("Validation", 0.25), ("Test", 0.5)]
@@ -82,8 +101,19 @@ def test_run_not_run_lesson_gives_exit_3_and_results(lessons, tmp_path, capsys):
 
 
 def test_run_stops_at_failing_cell_and_keeps_earlier_results(lessons, tmp_path, capsys):
-    status, out, err = _run(capsys, "run", "--profile", "smoke", "--only", "01,03,04", "--notebooks", lessons,
-                            "--out", tmp_path, "--no-progress")
+    status, out, err = _run(
+        capsys,
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "01,03,04",
+        "--notebooks",
+        lessons,
+        "--out",
+        tmp_path,
+        "--no-progress",
+    )
     assert status == runner.EXIT_FAILED == 1
     assert "lesson 03 (03_broken.ipynb) failed at cell 3 (`print('before the error')`): ZeroDivisionError" in err
     assert "lesson(s) 04 not started" in err
@@ -91,7 +121,7 @@ def test_run_stops_at_failing_cell_and_keeps_earlier_results(lessons, tmp_path, 
     folder = next(tmp_path.glob("course-smoke-*"))
     assert not (folder / "04_after.ipynb").exists()
     info = json.loads((folder / "results.json").read_text())
-    assert [(l["lesson"], l["status"]) for l in info["lessons"]] == [("01", "ok"), ("03", "failed")]
+    assert [(lesson["lesson"], lesson["status"]) for lesson in info["lessons"]] == [("01", "ok"), ("03", "failed")]
     assert info["lessons"][1]["error"]["cell"] == 3
     partial = nbformat.read(folder / "03_broken.ipynb", as_version=4)  # executed up to the error
     assert partial.cells[2].outputs[-1]["output_type"] == "error"
@@ -103,12 +133,15 @@ def test_course_folders_are_never_reused(tmp_path):
     assert first != second and first.is_dir() and second.is_dir()
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["--only", "09"], "Unknown lesson 09: this course has lessons 01, 02, 03, 04"),
-    (["--only", "two"], "is not a lesson number"),
-    (["--profile", "huge"], "invalid choice: 'huge'"),
-    (["--data", "/no/such/folder"], "--data /no/such/folder is not a folder"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--only", "09"], "Unknown lesson 09: this course has lessons 01, 02, 03, 04"),
+        (["--only", "two"], "is not a lesson number"),
+        (["--profile", "huge"], "invalid choice: 'huge'"),
+        (["--data", "/no/such/folder"], "--data /no/such/folder is not a folder"),
+    ],
+)
 def test_run_errors_are_one_line(lessons, tmp_path, capsys, argv, expected):
     status, out, err = _run(capsys, "run", "--notebooks", lessons, "--out", tmp_path, *argv)
     assert status == 2
@@ -131,16 +164,27 @@ def test_bad_profile_in_environment_and_missing_notebooks(lessons, tmp_path, cap
 
 def test_lesson_selection_and_parsing(lessons):
     found = runner.discover_lessons(lessons)
-    assert [l.number for l in found] == ["01", "02", "03", "04"]
-    assert [l.number for l in runner.select_lessons(found, "04, 2-3")] == ["02", "03", "04"]
+    assert [lesson.number for lesson in found] == ["01", "02", "03", "04"]
+    assert [lesson.number for lesson in runner.select_lessons(found, "04, 2-3")] == ["02", "03", "04"]
     text = "Epoch 1/1\rTest accuracy: 0.6791\nnoise accuracy: 3\nValidation accuracy: 0.75\n"
     assert [a["value"] for a in runner.parse_accuracies(text)] == [0.6791, 0.75]
 
 
 @pytest.mark.skipif(not list((REPO / "notebooks").glob("01_*.ipynb")), reason="lesson 01 not written yet")
 def test_real_lesson_01_in_smoke(tmp_path, capsys):
-    status, out, err = _run(capsys, "run", "--profile", "smoke", "--only", "01", "--notebooks", REPO / "notebooks",
-                            "--out", tmp_path, "--no-progress")
+    status, out, err = _run(
+        capsys,
+        "run",
+        "--profile",
+        "smoke",
+        "--only",
+        "01",
+        "--notebooks",
+        REPO / "notebooks",
+        "--out",
+        tmp_path,
+        "--no-progress",
+    )
     assert status == 0, err
     folder = next(tmp_path.glob("course-smoke-*"))
     assert len(list(folder.glob("01_*.ipynb"))) == 1
@@ -212,12 +256,123 @@ def test_import_image_archive_then_verify(isolated, capsys):
     assert status == 0 and "image folder: train 4 images in 2 classes" in out
 
 
+# --------------------------------------------------------------------------- which data folder the course reads
+def _import(capsys, isolated, *argv):
+    """Import a tiny cifar10 image folder (with --to etc. as given); returns stdout."""
+    src = isolated / "usb" / "cifar10"
+    if not src.exists():
+        _image_tree(src)
+    status, out, err = _run(capsys, "data", "import", src, *argv)
+    assert status == 0, err
+    return out
+
+
+def _folder_line(out: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith("Course data folder:"))
+
+
+def test_import_into_the_default_folder_says_it_is_found_by_itself(isolated, capsys):
+    default = isolated / "home" / "cifar-course-data"
+    out = _import(capsys, isolated)
+    assert f"Imported cifar10 into {default / 'cifar10'}" in out
+    assert (
+        f"Nothing to set: the course reads {default} (the default folder ~/cifar-course-data, found by itself)." in out
+    )
+    assert "export CIFAR_COURSE_DATA" not in out and "only when told" not in out
+    # and it is true: the course finds it with nothing set
+    from cifar_course import config
+
+    assert config.data_folder() == (default, "the default folder ~/cifar-course-data, found by itself")
+    status, out, _ = _run(capsys, "data", "where")
+    assert status == 0
+    assert (
+        _folder_line(out) == f"Course data folder: {default} (the default folder ~/cifar-course-data, found by itself)"
+    )
+    assert "from CIFAR_COURSE_DATA" not in out
+    assert f"the course looks for: cifar10 from the course data folder {default / 'cifar10'}" in out
+    # --to naming the default folder itself: the same
+    out = _import(capsys, isolated, "--to", default, "--force")
+    assert "Nothing to set: the course reads" in out and "export" not in out
+    # verify without a path checks that folder, and says why
+    status, out, err = _run(capsys, "data", "verify")
+    assert status == 0, out + err
+    assert _folder_line(out).endswith("(the default folder ~/cifar-course-data, found by itself)")
+
+
+def test_import_into_the_cifar_course_data_folder_says_it_is_read(isolated, capsys, monkeypatch):
+    env = isolated / "env-data"
+    monkeypatch.setenv("CIFAR_COURSE_DATA", str(env))
+    out = _import(capsys, isolated)  # no --to: into $CIFAR_COURSE_DATA
+    assert f"Imported cifar10 into {env / 'cifar10'}" in out
+    assert f"Nothing to set: the course reads {env} (from CIFAR_COURSE_DATA), as long as that variable is set." in out
+    assert "export CIFAR_COURSE_DATA" not in out
+    assert _import(capsys, isolated, "--to", env, "--force").count("Nothing to set") == 1
+    status, out, _ = _run(capsys, "data", "where")
+    assert status == 0 and _folder_line(out) == f"Course data folder: {env} (from CIFAR_COURSE_DATA)"
+    assert f"`data import` puts data into: {env} (from CIFAR_COURSE_DATA)" in out
+
+
+def test_import_elsewhere_says_how_to_point_the_course_at_it(isolated, capsys, monkeypatch):
+    other = isolated / "usb-data"
+    out = _import(capsys, isolated, "--to", other)
+    assert (
+        f"The course reads this folder only when told: export CIFAR_COURSE_DATA={other}  "
+        f"(or: cifar-course run --data {other}). Now CIFAR_COURSE_DATA is not set and ~/cifar-course-data does "
+        "not exist." in out
+    )
+    # with the default folder in place, it names the folder the course reads instead
+    default = isolated / "home" / "cifar-course-data"
+    _import(capsys, isolated)
+    out = _import(capsys, isolated, "--to", other, "--force")
+    assert f"export CIFAR_COURSE_DATA={other}" in out
+    assert f"Now it reads {default} (the default folder ~/cifar-course-data, found by itself)." in out
+    # the default folder is not the one the course reads while CIFAR_COURSE_DATA points elsewhere
+    monkeypatch.setenv("CIFAR_COURSE_DATA", str(other))
+    out = _import(capsys, isolated, "--to", default, "--force")
+    assert f"export CIFAR_COURSE_DATA={default}" in out and f"Now it reads {other} (from CIFAR_COURSE_DATA)." in out
+    # a CIFAR_COURSE_DATA that points nowhere does not undo a finished import
+    monkeypatch.setenv("CIFAR_COURSE_DATA", str(isolated / "gone"))
+    out = _import(capsys, isolated, "--to", other, "--force")
+    assert f"export CIFAR_COURSE_DATA={other}" in out and "CIFAR_COURSE_DATA points to" in out
+
+
+def test_where_names_the_real_origin_of_the_data_folder(isolated, capsys, monkeypatch):
+    status, out, _ = _run(capsys, "data", "where")  # nothing anywhere
+    assert status == 0
+    assert _folder_line(out).startswith(
+        "Course data folder: none: CIFAR_COURSE_DATA is not set and ~/cifar-course-data does not exist"
+    )
+    assert "from CIFAR_COURSE_DATA" not in out
+    assert "(the default folder, which the course then finds by itself)" in out
+    given = isolated / "given"
+    given.mkdir()
+    status, out, _ = _run(capsys, "data", "where", "--data", given)
+    assert status == 0 and _folder_line(out) == f"Course data folder: {given} (from --data)"
+    assert f"the course data folder {given} (from --data) has no cifar10/" in out
+    assert "CIFAR_COURSE_DATA)" not in out and "data_dir" not in out
+    monkeypatch.setenv("CIFAR_COURSE_DATA", str(isolated))  # --data wins over the variable
+    status, out, _ = _run(capsys, "data", "where", "--data", given)
+    assert _folder_line(out) == f"Course data folder: {given} (from --data)"
+    status, out, _ = _run(capsys, "data", "where")
+    assert _folder_line(out) == f"Course data folder: {isolated} (from CIFAR_COURSE_DATA)"
+
+
+def test_verify_with_no_data_folder_says_why(isolated, capsys):
+    status, _, err = _run(capsys, "data", "verify")
+    assert status == 1
+    assert (
+        "nothing to verify: no course data folder (CIFAR_COURSE_DATA is not set and ~/cifar-course-data does not "
+        "exist) and the Keras cache holds no data set" in _one_error_line(err)
+    )
+
+
 def test_import_refuses_path_traversal(isolated, capsys):
     root = isolated / "course-data"
-    for name, kwargs in [("dotdot.tar.gz", {"files": {"cifar10/train/a/0.png": b"x", "../evil.txt": b"owned"}}),
-                         ("absolute.tar.gz", {"files": {"/tmp/cifar-course-evil.txt": b"owned"}}),
-                         ("link.tar.gz", {"files": {"cifar10/train/a/0.png": b"x"},
-                                          "links": {"cifar10/test": "../../../etc"}})]:
+    for name, kwargs in [
+        ("dotdot.tar.gz", {"files": {"cifar10/train/a/0.png": b"x", "../evil.txt": b"owned"}}),
+        ("absolute.tar.gz", {"files": {"/tmp/cifar-course-evil.txt": b"owned"}}),
+        ("link.tar.gz", {"files": {"cifar10/train/a/0.png": b"x"}, "links": {"cifar10/test": "../../../etc"}}),
+    ]:
         archive = _tar(isolated / name, **kwargs)
         status, _, err = _run(capsys, "data", "import", archive, "--to", root)
         assert status == 1
@@ -237,7 +392,7 @@ def _official_cifar10(folder: Path, per_batch: int = 4) -> Path:
     for i in range(1, 6):
         (folder / f"data_batch_{i}").write_bytes(pickle.dumps(batch(per_batch * 5), protocol=2))
     (folder / "test_batch").write_bytes(pickle.dumps(batch(20), protocol=2))
-    names = [n.encode() for n in ("airplane automobile bird cat deer dog frog horse ship truck").split()]
+    names = [n.encode() for n in CIFAR10_NAMES]
     (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": names}, protocol=2))
     return folder
 
@@ -285,8 +440,12 @@ def test_import_folder_needs_a_name_when_unclear(isolated, capsys):
 
 def test_import_npz(isolated, capsys):
     rng = np.random.default_rng(2)
-    arrays = {"x_train": rng.integers(0, 255, (30, 28, 28), dtype=np.uint8), "y_train": np.arange(30) % 10,
-              "x_test": rng.integers(0, 255, (10, 28, 28), dtype=np.uint8), "y_test": np.arange(10)}
+    arrays = {
+        "x_train": rng.integers(0, 255, (30, 28, 28), dtype=np.uint8),
+        "y_train": np.arange(30) % 10,
+        "x_test": rng.integers(0, 255, (10, 28, 28), dtype=np.uint8),
+        "y_test": np.arange(10),
+    }
     np.savez(isolated / "mnist-small.npz", **arrays)
     np.savez(isolated / "mnist.npz", **arrays)  # an official name with other contents: refused
     root = isolated / "course-data"
@@ -300,12 +459,14 @@ def test_import_npz(isolated, capsys):
 
 
 def test_data_errors_are_one_line(isolated, capsys, monkeypatch):
-    cases = [(["data", "import", isolated / "missing.tar.gz"], 2, "does not exist"),
-             (["data", "import", __file__], 2, "is not a tar archive"),
-             (["data", "verify", isolated / "nothing-here"], 2, "does not exist"),
-             (["data", "verify"], 1, "nothing to verify"),
-             (["data", "download", "imagenet"], 2, "unknown data set 'imagenet'"),
-             (["data", "where", "--data", isolated / "nope"], 2, "which is not a folder")]
+    cases = [
+        (["data", "import", isolated / "missing.tar.gz"], 2, "does not exist"),
+        (["data", "import", __file__], 2, "is not a tar archive"),
+        (["data", "verify", isolated / "nothing-here"], 2, "does not exist"),
+        (["data", "verify"], 1, "nothing to verify"),
+        (["data", "download", "imagenet"], 2, "unknown data set 'imagenet'"),
+        (["data", "where", "--data", isolated / "nope"], 2, "which is not a folder"),
+    ]
     for argv, code, expected in cases:
         status, _, err = _run(capsys, *argv)
         assert status == code, (argv, err)
@@ -332,7 +493,11 @@ def test_python_dash_m_entry_point():
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "cifar_course", "run", "--only", "99", "--notebooks", str(REPO)],
-                          capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "cifar_course", "run", "--only", "99", "--notebooks", str(REPO)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert done.returncode == 2
     assert "cifar-course: error: " in done.stderr and "Traceback" not in done.stderr

@@ -9,6 +9,7 @@ data, a download); 2 a bad command line or setting (unknown lesson, profile or c
 not exist); 3 ``run`` finished but some lessons were *not run* because something they need is missing on
 this machine (e.g. ImageNet weights offline; each is listed as "not run: <reason>"); 130 interrupted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,20 +18,41 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..config import (DEFAULT_DATA_DIR, PROFILES, ConfigError, cache_dir, data_root, describe_sources, get_profile,
-                      keras_cache_dir)
+from ..config import (
+    DEFAULT_DATA_DIR,
+    PROFILES,
+    ConfigError,
+    cache_dir,
+    data_folder,
+    describe_sources,
+    get_profile,
+    keras_cache_dir,
+)
 from ..data import DATASETS, DataError, DataNotFoundError
-from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, PROG, ToolError, one_line,
-                     say)
-from .datatools import (ARCHIVE_SUFFIXES, KNOWN_SHA256, check_checksum, count_archive, describe_folder, import_npz,
-                        import_root, import_tree, is_archive, keras_cache_has, load_test, read_sums)
-from .runner import (discover_lessons, find_notebooks_dir, model_runs_dir, results_table, run_course,
-                     select_lessons)
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, PROG, ToolError, one_line, say
+from .datatools import (
+    ARCHIVE_SUFFIXES,
+    KNOWN_SHA256,
+    check_checksum,
+    count_archive,
+    describe_folder,
+    import_npz,
+    import_root,
+    import_tree,
+    is_archive,
+    keras_cache_has,
+    load_test,
+    read_sums,
+)
+from .runner import discover_lessons, find_notebooks_dir, model_runs_dir, results_table, run_course, select_lessons
 
 DEFAULT_DATA_HOME = str(DEFAULT_DATA_DIR)
-EXIT_HELP = ("exit status: 0 ok; 1 something failed (a notebook cell, a checksum, missing or unusable data, "
-             "a download); 2 bad command line or setting; 3 the run finished but some lessons were not run "
-             "because something they need is missing here; 130 interrupted")
+DATA_DEFAULT_HELP = f"$CIFAR_COURSE_DATA, else {DEFAULT_DATA_HOME} if it exists"
+EXIT_HELP = (
+    "exit status: 0 ok; 1 something failed (a notebook cell, a checksum, missing or unusable data, "
+    "a download); 2 bad command line or setting; 3 the run finished but some lessons were not run "
+    "because something they need is missing here; 130 interrupted"
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,6 +66,17 @@ def _error(message: str) -> None:
 
 def _warn(message: str) -> None:
     print(f"{PROG}: warning: {message}", file=sys.stderr, flush=True)
+
+
+def course_folder(data: str | Path | None) -> tuple[Path | None, str]:
+    """The folder the course reads and why (config.data_folder, with the argument named --data)."""
+    root, why = data_folder(data)
+    return root, ("from --data" if data is not None else why)
+
+
+def sources(name: str, data: str | Path | None) -> str:
+    """Where the course looks for a data set (config.describe_sources, with the argument named --data)."""
+    return describe_sources(name, data).replace("(from data_dir)", "(from --data)")
 
 
 # =========================================================================== run
@@ -62,13 +95,23 @@ def cmd_run(args, argv: list[str]) -> int:
     out = Path(args.out).expanduser() if args.out else model_runs_dir(notebooks)
     if out.exists() and not out.is_dir():
         raise ToolError(f"--out {out} is a file, not a folder")
-    data_text = describe_sources("cifar10", data_dir)
-    say(f"Running {len(lessons)} lesson(s) ({', '.join(l.number for l in lessons)}) from {notebooks}, "
-         f"profile {profile} ({PROFILES[profile].purpose})")
+    data_text = sources("cifar10", data_dir)
+    say(
+        f"Running {len(lessons)} lesson(s) ({', '.join(lesson.number for lesson in lessons)}) from {notebooks}, "
+        f"profile {profile} ({PROFILES[profile].purpose})"
+    )
     say(f"Data: {data_text}")
-    course = run_course(lessons, profile, out_base=out, notebooks=notebooks, data_dir=data_dir,
-                        command=" ".join([PROG, *map(shlex.quote, argv)]), data_description=data_text,
-                        timeout=args.timeout, progress=False if args.no_progress else None)
+    course = run_course(
+        lessons,
+        profile,
+        out_base=out,
+        notebooks=notebooks,
+        data_dir=data_dir,
+        command=" ".join([PROG, *map(shlex.quote, argv)]),
+        data_description=data_text,
+        timeout=args.timeout,
+        progress=False if args.no_progress else None,
+    )
     say("")
     say(results_table(course))
     say("")
@@ -79,13 +122,15 @@ def cmd_run(args, argv: list[str]) -> int:
             what = f"{r.error['ename']}: {r.error['evalue']}" if r.error else r.reason
             if r.error and r.error["ename"] == "DataNotFoundError":
                 what += " (see: cifar-course data where; add data: cifar-course data import PATH, or --data DIR)"
-            _error(f"lesson {r.lesson} ({r.notebook}) failed{where}: {what} -- the executed notebook up to the "
-                   f"error is {r.executed}")
+            _error(
+                f"lesson {r.lesson} ({r.notebook}) failed{where}: {what} -- the executed notebook up to the "
+                f"error is {r.executed}"
+            )
         elif r.status == "not run":
             _warn(f"lesson {r.lesson} ({r.notebook}) not run: {r.reason}")
         elif r.status == "interrupted":
             _error(f"interrupted in lesson {r.lesson}; results so far are in {course.folder}")
-    skipped = [l.number for l in lessons[len(course.results):]]
+    skipped = [lesson.number for lesson in lessons[len(course.results) :]]
     if skipped:
         _warn(f"lesson(s) {', '.join(skipped)} not started because an earlier lesson stopped the run")
     if course.exit_status == EXIT_NOT_RUN:
@@ -111,10 +156,19 @@ def cmd_data_import(args) -> int:
         import_npz(path, args.name, root, args.force)
     else:
         import_tree(path, args.name, root, args.force)
-    current = os.environ.get("CIFAR_COURSE_DATA")
-    if not current or Path(current).expanduser().resolve() != root.resolve():
-        say(f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
-             f"(or: cifar-course run --data {root})")
+    try:
+        reads, why = data_folder()  # the folder the course reads when nothing is passed
+    except ConfigError as err:  # CIFAR_COURSE_DATA points to no folder
+        reads, why = None, one_line(err)
+    if reads is not None and reads.resolve() == root.resolve():
+        lasts = ", as long as that variable is set" if why == "from CIFAR_COURSE_DATA" else ""
+        say(f"Nothing to set: the course reads {root} ({why}){lasts}.")
+    else:
+        now = f"it reads {reads} ({why})" if reads is not None else why.removeprefix("none: ")
+        say(
+            f"The course reads this folder only when told: export CIFAR_COURSE_DATA={root}  "
+            f"(or: cifar-course run --data {root}). Now {now.rstrip('.')}."
+        )
     say(f"Check it with: cifar-course data verify {root}")
     return EXIT_OK
 
@@ -126,14 +180,18 @@ def cmd_data_verify(args) -> int:
         if not p.exists():
             raise ToolError(f"{p} does not exist")
     if not targets:
-        root = data_root(args.data)
+        root, why = course_folder(args.data)
         if root is not None:
+            say(f"Course data folder: {root} ({why})")
             targets = [root]
         else:
             held = [n for n in DATASETS if keras_cache_has(n)]
             if not held:
-                raise ToolError("nothing to verify: CIFAR_COURSE_DATA is not set and the Keras cache holds no data "
-                               "set (see: cifar-course data where)", EXIT_FAILED)
+                raise ToolError(
+                    f"nothing to verify: no course data folder ({why.removeprefix('none: ')}) and the "
+                    "Keras cache holds no data set (see: cifar-course data where)",
+                    EXIT_FAILED,
+                )
             say(f"Keras cache {keras_cache_dir()}:")
             results += [load_test(n, None) for n in held]
     for target in targets:
@@ -166,8 +224,11 @@ def cmd_data_verify(args) -> int:
         elif target.name in DATASETS and target.parent.is_dir():
             results.append(load_test(target.name, target.parent))
         elif not checked:
-            raise ToolError(f"nothing to verify in {target}: no SHA256SUMS, no official archive and no data-set "
-                           f"folder ({', '.join(DATASETS)})", EXIT_FAILED)
+            raise ToolError(
+                f"nothing to verify in {target}: no SHA256SUMS, no official archive and no data-set "
+                f"folder ({', '.join(DATASETS)})",
+                EXIT_FAILED,
+            )
     bad = sum(1 for r in results if r is False)
     if bad:
         _error(f"verify: {bad} problem(s) found (marked above)")
@@ -177,20 +238,29 @@ def cmd_data_verify(args) -> int:
 
 
 def cmd_data_where(args) -> int:
-    root = data_root(args.data)
-    home, why = import_root(None)
+    root, why = course_folder(args.data)
+    home, origin = import_root(None)
     if root is not None:
-        say(f"Course data folder: {root} ({'--data' if args.data else 'from CIFAR_COURSE_DATA'})")
+        say(f"Course data folder: {root} ({why})")
     else:
-        say("Course data folder: not set (set CIFAR_COURSE_DATA=DIR, or pass --data DIR)")
-    say(f"`data import` puts data into: {home}" + ("" if why != "default" else " (default; then set CIFAR_COURSE_DATA to it)"))
+        say(
+            f"Course data folder: {why} (cifar-course data import PATH creates {DEFAULT_DATA_DIR}; "
+            "or set CIFAR_COURSE_DATA=DIR, or pass --data DIR)"
+        )
+    found = (
+        "from CIFAR_COURSE_DATA"
+        if origin == "CIFAR_COURSE_DATA"
+        else "the default folder, which the course then finds by itself"
+    )
+    say(f"`data import` puts data into: {home} ({found})")
     say(f"Keras cache (downloads): {keras_cache_dir()}")
     say(f"Decoded-image cache: {cache_dir()}")
-    say(f"Offline mode (CIFAR_COURSE_OFFLINE): {'on' if os.environ.get('CIFAR_COURSE_OFFLINE', '') not in ('', '0') else 'off'}")
+    offline = os.environ.get("CIFAR_COURSE_OFFLINE", "") not in ("", "0")
+    say(f"Offline mode (CIFAR_COURSE_OFFLINE): {'on' if offline else 'off'}")
     say("")
     for name in DATASETS:
         say(f"{name}:")
-        say(f"  the course looks for: {describe_sources(name, args.data)}")
+        say(f"  the course looks for: {sources(name, args.data)}")
         if root is not None:
             folder = root / name
             say(f"  {folder}: " + (describe_folder(folder, name) if folder.is_dir() else "absent"))
@@ -219,8 +289,10 @@ def cmd_data_download(args) -> int:
             loader.load_data(label_mode="fine") if name == "cifar100" else loader.load_data()
         except Exception as err:  # offline, server down, bad checksum
             failed += 1
-            _error(f"download of {name} failed: {one_line(err)[:200]} -- offline? copy the files over and use: "
-                   f"cifar-course data import PATH")
+            _error(
+                f"download of {name} failed: {one_line(err)[:200]} -- offline? copy the files over and use: "
+                f"cifar-course data import PATH"
+            )
             continue
         say(f"{name}: done ({keras_cache_has(name) or keras_cache_dir()})")
     return EXIT_FAILED if failed else EXIT_OK
@@ -241,8 +313,10 @@ def cmd_report(args, argv: list[str]) -> int:
     if args.latest:
         runs = latest_only(runs)
     if not runs:
-        raise ToolError(f"no saved runs (*/metrics.json) in {base}" + (f" for profile {args.profile}" if args.profile
-                                                                      else ""), EXIT_FAILED)
+        raise ToolError(
+            f"no saved runs (*/metrics.json) in {base}" + (f" for profile {args.profile}" if args.profile else ""),
+            EXIT_FAILED,
+        )
     out = Path(args.out).expanduser() if args.out else base / "report"
     md, png = write_report(runs, out, base, command=" ".join([PROG, *map(shlex.quote, argv)]))
     say(markdown_table(RUN_HEADERS, run_rows(runs)))
@@ -255,16 +329,20 @@ def cmd_report(args, argv: list[str]) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = _Parser(prog=PROG, description="Run the cifar-course lessons, manage their data, compare runs.",
-                     epilog=EXIT_HELP)
+    parser = _Parser(
+        prog=PROG, description="Run the cifar-course lessons, manage their data, compare runs.", epilog=EXIT_HELP
+    )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="{run,data,report}")
 
-    run = sub.add_parser("run", help="execute the lesson notebooks headless and print a results table",
-                         epilog=EXIT_HELP)
-    run.add_argument("--profile", choices=list(PROFILES),
-                     help="how much work: smoke (tests), quick (a class), full (reference); "
-                          "default: $COURSE_PROFILE, else full")
+    run = sub.add_parser(
+        "run", help="execute the lesson notebooks headless and print a results table", epilog=EXIT_HELP
+    )
+    run.add_argument(
+        "--profile",
+        choices=list(PROFILES),
+        help="how much work: smoke (tests), quick (a class), full (reference); default: $COURSE_PROFILE, else full",
+    )
     run.add_argument("--only", metavar="02,05", help="run only these lessons (numbers, commas, ranges like 02-04)")
     run.add_argument("--data", metavar="DIR", help="the course data folder (sets CIFAR_COURSE_DATA for the lessons)")
     run.add_argument("--out", metavar="DIR", help="where the course-<profile>-<time>/ folder goes (default: runs/)")
@@ -280,13 +358,15 @@ def build_parser() -> argparse.ArgumentParser:
     imp = dsub.add_parser("import", help="copy an archive (.tar.gz) or an image folder into the course data folder")
     imp.add_argument("path", metavar="PATH", help="cifar-10-python.tar.gz, an image-folder archive, or a folder")
     imp.add_argument("--name", help=f"which data set it is ({', '.join(DATASETS)}) when its name does not say")
-    imp.add_argument("--to", metavar="DIR", help=f"target data folder (default: $CIFAR_COURSE_DATA, else {DEFAULT_DATA_HOME})")
+    imp.add_argument(
+        "--to", metavar="DIR", help=f"target data folder (default: $CIFAR_COURSE_DATA, else {DEFAULT_DATA_HOME})"
+    )
     imp.add_argument("--force", action="store_true", help="replace a data set already there")
     ver = dsub.add_parser("verify", help="check checksums and load every data set found, counting images")
     ver.add_argument("paths", nargs="*", metavar="PATH", help="archives or folders (default: the course data folder)")
-    ver.add_argument("--data", metavar="DIR", help="the course data folder (default: $CIFAR_COURSE_DATA)")
+    ver.add_argument("--data", metavar="DIR", help=f"the course data folder (default: {DATA_DEFAULT_HELP})")
     where = dsub.add_parser("where", help="show where the course looks for each data set and what it found")
-    where.add_argument("--data", metavar="DIR", help="the course data folder (default: $CIFAR_COURSE_DATA)")
+    where.add_argument("--data", metavar="DIR", help=f"the course data folder (default: {DATA_DEFAULT_HELP})")
 
     rep = sub.add_parser("report", help="compare every saved run with the reference numbers (Markdown + PNG)")
     rep.add_argument("--runs", metavar="DIR", help="the runs folder (default: $CIFAR_COURSE_RUNS, else runs/)")
@@ -305,8 +385,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "report":
             return cmd_report(args, argv)
-        return {"download": cmd_data_download, "import": cmd_data_import, "verify": cmd_data_verify,
-                "where": cmd_data_where}[args.data_command](args)
+        return {
+            "download": cmd_data_download,
+            "import": cmd_data_import,
+            "verify": cmd_data_verify,
+            "where": cmd_data_where,
+        }[args.data_command](args)
     except SystemExit as exit_:  # --help, --version
         return exit_.code if isinstance(exit_.code, int) else EXIT_OK
     except KeyboardInterrupt:
@@ -319,8 +403,10 @@ def main(argv: list[str] | None = None) -> int:
         _error(one_line(err))
         return EXIT_USAGE
     except DataNotFoundError as err:
-        _error(f"{one_line(err)} See where the course looks: cifar-course data where; add data: "
-               "cifar-course data import PATH")
+        _error(
+            f"{one_line(err)} See where the course looks: cifar-course data where; add data: "
+            "cifar-course data import PATH"
+        )
         return EXIT_FAILED
     except DataError as err:
         _error(one_line(err))

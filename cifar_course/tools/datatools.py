@@ -1,4 +1,5 @@
 """Checking, counting and importing data sets for `cifar-course data`: checksums, safe tar extraction, summaries."""
+
 from __future__ import annotations
 
 import hashlib
@@ -79,16 +80,23 @@ def safe_members(tar: tarfile.TarFile, archive: Path) -> list[tarfile.TarInfo]:
         name = m.name.replace("\\", "/")
         parts = PurePosixPath(name).parts
         if name.startswith("/") or (len(name) > 1 and name[1] == ":") or ".." in parts:
-            raise ToolError(f"refused {archive}: member {m.name!r} would be written outside the target folder "
-                                "(absolute path or '..'); nothing was extracted", EXIT_FAILED)
+            raise ToolError(
+                f"refused {archive}: member {m.name!r} would be written outside the target folder "
+                "(absolute path or '..'); nothing was extracted",
+                EXIT_FAILED,
+            )
         if m.issym() or m.islnk():
             link = m.linkname.replace("\\", "/")
             if link.startswith("/") or ".." in PurePosixPath(link).parts:
-                raise ToolError(f"refused {archive}: link {m.name!r} points outside the archive ({m.linkname!r}); "
-                                    "nothing was extracted", EXIT_FAILED)
+                raise ToolError(
+                    f"refused {archive}: link {m.name!r} points outside the archive ({m.linkname!r}); "
+                    "nothing was extracted",
+                    EXIT_FAILED,
+                )
         elif not (m.isfile() or m.isdir()):
-            raise ToolError(f"refused {archive}: member {m.name!r} is a device or special file; nothing was "
-                                "extracted", EXIT_FAILED)
+            raise ToolError(
+                f"refused {archive}: member {m.name!r} is a device or special file; nothing was extracted", EXIT_FAILED
+            )
     return members
 
 
@@ -104,8 +112,9 @@ def safe_extract(archive: Path, dest: Path) -> None:
     except ToolError:
         raise
     except (tarfile.TarError, OSError, EOFError) as err:
-        raise ToolError(f"cannot extract {archive}: {one_line(err)} (truncated or not a tar archive?)",
-                            EXIT_FAILED)
+        raise ToolError(
+            f"cannot extract {archive}: {one_line(err)} (truncated or not a tar archive?)", EXIT_FAILED
+        ) from err
 
 
 def count_tree(folder: Path) -> dict[str, Counter]:
@@ -115,8 +124,9 @@ def count_tree(folder: Path) -> dict[str, Counter]:
         counter = Counter()
         if (folder / split).is_dir():
             for cls in sorted(p for p in (folder / split).iterdir() if p.is_dir() and not p.name.startswith(".")):
-                counter[cls.name] = sum(1 for f in os.scandir(cls)
-                                        if f.is_file() and Path(f.name).suffix.lower() in IMAGE_SUFFIXES)
+                counter[cls.name] = sum(
+                    1 for f in os.scandir(cls) if f.is_file() and Path(f.name).suffix.lower() in IMAGE_SUFFIXES
+                )
         counts[split] = counter
     return counts
 
@@ -196,20 +206,25 @@ def find_datasets(src: Path, name: str | None, origin: Path) -> list[tuple[str, 
     if (src / "train").is_dir() and (src / "test").is_dir():
         guess = name or name_from(origin)
         if guess is None:
-            raise ToolError(f"{origin} holds train/ and test/ but its name does not say which data set; "
-                                f"add --name ({', '.join(DATASETS)})")
+            raise ToolError(
+                f"{origin} holds train/ and test/ but its name does not say which data set; "
+                f"add --name ({', '.join(DATASETS)})"
+            )
         return [(guess, src, "image folder")]
     for child in sorted(p for p in src.iterdir() if p.is_dir()):
         if (child / "train").is_dir() and (child / "test").is_dir():
             ds_name = child.name if child.name in DATASETS else (name or name_from(child))
             if ds_name is None:
-                raise ToolError(f"{origin}: cannot tell which data set {child.name}/ is; add --name "
-                                    f"({', '.join(DATASETS)})")
+                raise ToolError(
+                    f"{origin}: cannot tell which data set {child.name}/ is; add --name ({', '.join(DATASETS)})"
+                )
             found.append((ds_name, child, "image folder"))
     if not found:
-        raise ToolError(f"{origin} holds no data set the course can read: expected the official CIFAR python "
-                            "files (cifar-10-batches-py/) or an image folder train/<class>/*, test/<class>/*",
-                            EXIT_FAILED)
+        raise ToolError(
+            f"{origin} holds no data set the course can read: expected the official CIFAR python "
+            "files (cifar-10-batches-py/) or an image folder train/<class>/*, test/<class>/*",
+            EXIT_FAILED,
+        )
     return found
 
 
@@ -258,8 +273,7 @@ def import_tree(path: Path, name: str | None, root: Path, force: bool) -> None:
         if path.is_file():
             say(f"Checking {path}")
             if check_checksum(path) is False:
-                raise ToolError(f"{path} does not match its checksum: copy it again; nothing was imported",
-                                    EXIT_FAILED)
+                raise ToolError(f"{path} does not match its checksum: copy it again; nothing was imported", EXIT_FAILED)
             tmp = root / f".import-{uuid.uuid4().hex[:8]}"
             tmp.mkdir()
             say(f"Extracting {path} ...")
@@ -278,8 +292,7 @@ def import_tree(path: Path, name: str | None, root: Path, force: bool) -> None:
         for ds_name, folder, layout in found:
             dest = root / ds_name
             install(folder, dest, layout, move, force)
-            what = (tree_summary(count_tree(dest)) if layout == "image folder"
-                    else describe_folder(dest, ds_name))
+            what = tree_summary(count_tree(dest)) if layout == "image folder" else describe_folder(dest, ds_name)
             say(f"Imported {ds_name} into {dest}: {what}")
     finally:
         if tmp is not None:
@@ -304,8 +317,10 @@ def count_archive(archive: Path) -> bool:
                 counts.setdefault((top, part), Counter())[parts[i + 1]] += 1
                 break
     for (top, split), c in sorted(counts.items()):
-        say(f"  {archive.name}: {top}/{split}: {sum(c.values()):,} images, " +
-             ", ".join(f"{k} {v:,}" for k, v in sorted(c.items())))
+        say(
+            f"  {archive.name}: {top}/{split}: {sum(c.values()):,} images, "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(c.items()))
+        )
     if official:
         say(f"  {archive.name}: official CIFAR python files ({', '.join(official)}), {len(names)} files")
     if not counts and not official:
@@ -329,8 +344,11 @@ def load_test(name: str, root: Path | None) -> bool:
     ok = True
     for split, y in (("train", ds.y_train), ("test", ds.y_test)):
         counts = np.bincount(y, minlength=ds.num_classes)
-        shown = ", ".join(f"{c} {n:,}" for c, n in zip(ds.class_names, counts)) if ds.num_classes <= 20 else \
-            f"{ds.num_classes} classes, {counts.min():,} to {counts.max():,} images each"
+        shown = (
+            ", ".join(f"{c} {n:,}" for c, n in zip(ds.class_names, counts))
+            if ds.num_classes <= 20
+            else f"{ds.num_classes} classes, {counts.min():,} to {counts.max():,} images each"
+        )
         say(f"    {split}: {len(y):,} images: {shown}")
         if counts.min() == 0:
             say(f"    {split}: SOME CLASSES HAVE NO IMAGES")
