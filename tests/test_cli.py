@@ -501,3 +501,35 @@ def test_python_dash_m_entry_point():
     )
     assert done.returncode == 2
     assert "cifar-course: error: " in done.stderr and "Traceback" not in done.stderr
+
+
+def _idx_folder(folder: Path, n_train: int = 30, n_test: int = 10) -> Path:
+    """The four gzipped IDX files of an MNIST-style data set."""
+    import gzip
+
+    def idx(array: np.ndarray) -> bytes:
+        header = bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape)
+        return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+    folder.mkdir(parents=True)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(idx(np.full((n, 28, 28), 7)))
+        (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(idx(np.arange(n) % 10))
+    return folder
+
+
+def test_idx_folder_imports_and_verifies_like_load_dataset_reads_it(isolated, capsys):
+    src = _idx_folder(isolated / "usb" / "fashion-mnist")
+    status, out, err = _run(capsys, "data", "verify", src)  # a data-set folder of another name than fashion_mnist
+    assert status == 0, out + err
+    assert "fashion_mnist: loaded fashion_mnist from IDX files" in out and "train: 30 images" in out
+    root = isolated / "course-data"
+    status, out, err = _run(capsys, "data", "import", src, "--to", root)
+    assert status == 0, err
+    assert f"Imported fashion_mnist into {root / 'fashion_mnist'}: IDX files" in out
+    status, out, err = _run(capsys, "data", "verify", root)
+    assert status == 0 and "test: 10 images" in out, out + err
+    unnamed = _idx_folder(isolated / "usb" / "digits")
+    status, _, err = _run(capsys, "data", "import", unnamed, "--to", root)
+    assert status == 2 and "add --name mnist or --name fashion_mnist" in _one_error_line(err)
+    assert _run(capsys, "data", "import", unnamed, "--to", root, "--name", "mnist")[0] == 0

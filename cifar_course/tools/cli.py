@@ -42,6 +42,7 @@ from .datatools import (
     is_archive,
     keras_cache_has,
     load_test,
+    name_from,
     read_sums,
 )
 from .runner import discover_lessons, find_notebooks_dir, model_runs_dir, results_table, run_course, select_lessons
@@ -223,6 +224,8 @@ def cmd_data_verify(args) -> int:
             results += [load_test(n, target) for n in held]
         elif target.name in DATASETS and target.parent.is_dir():
             results.append(load_test(target.name, target.parent))
+        elif name_from(target) is not None:  # a data-set folder of another name, e.g. fashion-mnist/ of IDX files
+            results.append(load_test(name_from(target), None, folder=target))
         elif not checked:
             raise ToolError(
                 f"nothing to verify in {target}: no SHA256SUMS, no official archive and no data-set "

@@ -11,8 +11,8 @@ from collections import Counter
 from pathlib import Path, PurePosixPath
 
 from ..config import DEFAULT_DATA_DIR, ConfigError, keras_cache_dir
-from ..data import DATASETS, DataError, DataNotFoundError, load_dataset
-from ..formats import IMAGE_SUFFIXES
+from ..data import DATASETS, DataError, DataNotFoundError, from_folder, load_dataset, validated
+from ..formats import IDX_FILES, IMAGE_SUFFIXES
 from .common import EXIT_FAILED, ToolError, one_line, say
 
 # published checksums of the official files (the same ones keras.datasets checks)
@@ -202,6 +202,18 @@ def find_datasets(src: Path, name: str | None, origin: Path) -> list[tuple[str, 
                     found.append((ds_name, hit, "official"))
     if found:
         return found
+    # the four IDX files of MNIST or Fashion-MNIST: src itself, or one level down
+    for folder in (src, *sorted(p for p in src.iterdir() if p.is_dir())):
+        if all((folder / f"{stem}.gz").is_file() for stem in IDX_FILES):
+            guess = name or name_from(folder if folder != src else origin) or name_from(origin)
+            if guess not in ("mnist", "fashion_mnist"):
+                raise ToolError(
+                    f"{origin} holds IDX files (MNIST's format) but its name does not say which data "
+                    "set; add --name mnist or --name fashion_mnist"
+                )
+            found.append((guess, folder, "IDX files"))
+    if found:
+        return found
     # image folders: src itself, or src/<name>/ (e.g. cifar10/train/<class>/...)
     if (src / "train").is_dir() and (src / "test").is_dir():
         guess = name or name_from(origin)
@@ -222,7 +234,8 @@ def find_datasets(src: Path, name: str | None, origin: Path) -> list[tuple[str, 
     if not found:
         raise ToolError(
             f"{origin} holds no data set the course can read: expected the official CIFAR python "
-            "files (cifar-10-batches-py/) or an image folder train/<class>/*, test/<class>/*",
+            "files (cifar-10-batches-py/), the four IDX files of MNIST, or an image folder train/<class>/*, "
+            "test/<class>/*",
             EXIT_FAILED,
         )
     return found
@@ -328,12 +341,21 @@ def count_archive(archive: Path) -> bool:
     return True
 
 
-def load_test(name: str, root: Path | None) -> bool:
-    """Load a data set fully (no download, no synthetic stand-in) and print images per split and class."""
+def load_test(name: str, root: Path | None, folder: Path | None = None) -> bool:
+    """Load a data set fully (no download, no synthetic stand-in) and print images per split and class.
+
+    ``folder``: read that one data-set folder as ``name`` (any folder name), instead of looking in ``root``.
+    """
     import numpy as np
 
     try:
-        ds = load_dataset(name, data_dir=root, profile="full", subset=False, download=False, verbose=False)
+        if folder is not None:
+            ds = from_folder(folder, name, "fine")
+            if ds is None:
+                raise DataError(f"{folder} holds nothing the course can read as {name}")
+            ds = validated(ds)
+        else:
+            ds = load_dataset(name, data_dir=root, profile="full", subset=False, download=False, verbose=False)
     except (DataError, DataNotFoundError, ConfigError) as err:
         say(f"  {name}: LOAD FAILED: {one_line(err)}")
         return False
