@@ -38,7 +38,7 @@ from .data import (
 from .formats import DataError
 
 if TYPE_CHECKING:  # for editors ("go to definition"); at run time these load on first use, below
-    from . import checks, evaluation, formats, models, modern, plots, reference, training, transfer
+    from . import checks, evaluation, explain, formats, models, modern, plots, reference, training, transfer
     from .training import (
         EpochTimer,
         Run,
@@ -70,6 +70,7 @@ _MODULES = (
     "config",
     "data",
     "evaluation",
+    "explain",
     "formats",
     "models",
     "modern",
@@ -90,7 +91,7 @@ __all__ = [
     "EpochTimer", "Run", "interrupted_runs", "latest_run", "list_runs", "load_history", "load_model", "new_run",
     "print_accuracy",
     # modules, as cc.plots, cc.checks, ... (loaded on first use)
-    "checks", "config", "data", "evaluation", "formats", "models", "modern", "plots", "reference", "training",
+    "checks", "config", "data", "evaluation", "explain", "formats", "models", "modern", "plots", "reference", "training",
     "transfer",
 ]  # fmt: skip
 
