@@ -1,4 +1,5 @@
 """Profiles (how much work a run does), seeds, precision, versions and the folders the course uses."""
+
 from __future__ import annotations
 
 import os
@@ -199,8 +200,10 @@ def set_precision(default: str = "float32") -> str:
     where = "environment variable CIFAR_COURSE_PRECISION" if env else "argument"
     key = (env or default).strip().lower()
     if key not in PRECISIONS:
-        raise ConfigError(f"Unknown precision {key!r} ({where}). Valid: {', '.join(PRECISIONS)}. "
-                          "Example: CIFAR_COURSE_PRECISION=float32 jupyter lab")
+        raise ConfigError(
+            f"Unknown precision {key!r} ({where}). Valid: {', '.join(PRECISIONS)}. "
+            "Example: CIFAR_COURSE_PRECISION=float32 jupyter lab"
+        )
     if key == "auto":
         import tensorflow as tf
 
@@ -221,8 +224,13 @@ def setup(seed: int = 42, dataset: str = "cifar10", precision: str = "float32") 
     print(f"Data: {describe_sources(dataset)}")
     print(f"Runs are saved under: {runs_dir()}")
     policy = set_precision(precision)
-    print(f"Precision: {policy} (bfloat16 instructions on this CPU: {cpu_has_bf16()}; "
-          "CIFAR_COURSE_PRECISION=float32|mixed_bfloat16|auto overrides it)")
+    print(
+        f"Precision: {policy} (bfloat16 instructions on this CPU: {cpu_has_bf16()}; "
+        "CIFAR_COURSE_PRECISION=float32|mixed_bfloat16|auto overrides it)"
+    )
     set_seeds(seed)
     print(f"Seeds fixed to {seed}.")
+    from .checks import install_short_tracebacks
+
+    install_short_tracebacks()  # in Jupyter, a failed exercise check shows its message, not checks.py's source
     return profile

@@ -1,5 +1,8 @@
 """The exercise checks: right answers pass, wrong answers fail with a useful message, None means "not answered yet"."""
+
 from __future__ import annotations
+
+import re
 
 import keras
 import numpy as np
@@ -11,18 +14,19 @@ from cifar_course.checks import CheckFailed
 
 def tiny_model(units: int = 3, input_shape=(4, 4, 1)) -> keras.Model:
     """Flatten + Dense: (16 + 1) * units parameters."""
-    return keras.Sequential([keras.Input(shape=input_shape), keras.layers.Flatten(), keras.layers.Dense(units)],
-                            name="tiny")
+    return keras.Sequential(
+        [keras.Input(shape=input_shape), keras.layers.Flatten(), keras.layers.Dense(units)], name="tiny"
+    )
 
 
 def not_answered(capsys, call) -> None:
-    assert call() is False
+    assert call() is None
     assert "Not answered yet" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- check_shape
 def test_check_shape(capsys):
-    assert checks.check_shape(np.zeros((2, 3, 1)), (2, 3, 1), "x") is True
+    assert checks.check_shape(np.zeros((2, 3, 1)), (2, 3, 1), "x") is None
     assert "Correct" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match=r"shape \(2, 3\), expected \(2, 3, 1\)"):
         checks.check_shape(np.zeros((2, 3)), (2, 3, 1), "x")
@@ -32,7 +36,7 @@ def test_check_shape(capsys):
 # --------------------------------------------------------------------------- check_scaled
 def test_check_scaled(capsys):
     x = np.array([[0, 128, 255]], dtype=np.uint8)
-    assert checks.check_scaled(x.astype(np.float32) / 255) is True
+    assert checks.check_scaled(x.astype(np.float32) / 255) is None
     with pytest.raises(CheckFailed, match="float32"):
         checks.check_scaled(x)  # still uint8
     with pytest.raises(CheckFailed, match="divide the uint8 pixels by 255"):
@@ -47,7 +51,7 @@ def test_check_scaled(capsys):
 # --------------------------------------------------------------------------- check_one_hot
 def test_check_one_hot(capsys):
     y = np.array([2, 0, 1])
-    assert checks.check_one_hot(np.eye(3)[y], y, 3) is True
+    assert checks.check_one_hot(np.eye(3)[y], y, 3) is None
     with pytest.raises(CheckFailed, match=r"shape \(3, 4\)"):
         checks.check_one_hot(np.eye(4)[y], y, 3)  # one column too many
     with pytest.raises(CheckFailed, match="single 1"):
@@ -60,7 +64,7 @@ def test_check_one_hot(capsys):
 # --------------------------------------------------------------------------- check_param_count
 def test_check_param_count(capsys):
     model = tiny_model(3)  # (16 + 1) * 3 = 51
-    assert checks.check_param_count(model, 51) is True
+    assert checks.check_param_count(model, 51) is None
     assert "51 parameters" in capsys.readouterr().out
     with pytest.raises(CheckFailed, match="more than the expected 50"):
         checks.check_param_count(model, 50)
@@ -72,7 +76,7 @@ def test_check_param_count(capsys):
 # --------------------------------------------------------------------------- check_output_shape
 def test_check_output_shape(capsys):
     model = tiny_model(10)
-    assert checks.check_output_shape(model, (4, 4, 1), 10) is True
+    assert checks.check_output_shape(model, (4, 4, 1), 10) is None
     with pytest.raises(CheckFailed, match="takes inputs of shape"):
         checks.check_output_shape(model, (4, 4, 3), 10)
     with pytest.raises(CheckFailed, match="one unit per class"):
@@ -82,8 +86,8 @@ def test_check_output_shape(capsys):
 
 # --------------------------------------------------------------------------- check_accuracy_at_least
 def test_check_accuracy_at_least(capsys):
-    assert checks.check_accuracy_at_least(0.5, 0.1) is True
-    assert checks.check_accuracy_at_least(np.float32(0.1), 0.1) is True  # the boundary passes
+    assert checks.check_accuracy_at_least(0.5, 0.1) is None
+    assert checks.check_accuracy_at_least(np.float32(0.1), 0.1) is None  # the boundary passes
     with pytest.raises(CheckFailed, match="0.050, below 0.100"):
         checks.check_accuracy_at_least(0.05, 0.1, "test accuracy")
     not_answered(capsys, lambda: checks.check_accuracy_at_least(None, 0.1))
@@ -91,11 +95,12 @@ def test_check_accuracy_at_least(capsys):
 
 # --------------------------------------------------------------------------- check_value
 def test_check_value(capsys):
-    assert checks.check_value(896, 896, "conv1_params") is True
-    assert checks.check_value(1 / 0.75, 4 / 3, "kept value", tol=1e-3) is True
-    assert checks.check_value(1.333, 4 / 3, "kept value", tol=1e-3) is True
-    with pytest.raises(CheckFailed, match="conv1_params is 864, expected 896"):
-        checks.check_value(864, 896, "conv1_params")  # forgot the biases
+    assert checks.check_value(896, 896, "conv1_params") is None
+    assert checks.check_value(1 / 0.75, 4 / 3, "kept value", tol=1e-3) is None
+    assert checks.check_value(1.333, 4 / 3, "kept value", tol=1e-3) is None
+    with pytest.raises(CheckFailed, match="conv1_params = 864 is not right yet: it is too small") as failed:
+        checks.check_value(864, 896, "conv1_params")  # forgot the biases (no biases= given: no biases hint)
+    assert "896" not in str(failed.value)  # the answer is not given away
     with pytest.raises(CheckFailed):
         checks.check_value([1, 2], [1, 2, 3])  # shapes differ
     not_answered(capsys, lambda: checks.check_value(None, 896))
@@ -104,8 +109,8 @@ def test_check_value(capsys):
 # --------------------------------------------------------------------------- check_all_classes_present
 def test_check_all_classes_present(capsys):
     y = np.array([0, 1, 2, 2])
-    assert checks.check_all_classes_present(y, 3) is True
-    assert checks.check_all_classes_present(np.eye(3)[y], 3) is True  # one-hot works too
+    assert checks.check_all_classes_present(y, 3) is None
+    assert checks.check_all_classes_present(np.eye(3)[y], 3) is None  # one-hot works too
     with pytest.raises(CheckFailed, match=r"lacks classes \[1\]"):
         checks.check_all_classes_present(np.array([0, 2, 2]), 3)
     with pytest.raises(CheckFailed, match=r"lacks classes \[0, 1\]"):
@@ -147,17 +152,17 @@ def test_early_stopping_replay_matches_keras(values, patience, mode):
 
 def test_check_early_stopping(capsys):
     val_loss = [1.55, 1.42, 1.40, 1.47, 1.65, 1.99]
-    assert checks.check_early_stopping((5, 3), val_loss, patience=2) is True
+    assert checks.check_early_stopping((5, 3), val_loss, patience=2) is None
     assert "stops after epoch 5" in capsys.readouterr().out
-    assert checks.check_early_stopping((None, 3), val_loss, patience=5) is True
+    assert checks.check_early_stopping((None, 3), val_loss, patience=5) is None
     assert "runs to the end" in capsys.readouterr().out
-    with pytest.raises(CheckFailed, match="stops after epoch 5, not 6"):
+    with pytest.raises(CheckFailed, match="does not stop after epoch 6: it stops once 2 epochs"):
         checks.check_early_stopping((6, 3), val_loss, patience=2)
-    with pytest.raises(CheckFailed, match="epoch 3, not 2.*count from 1"):
+    with pytest.raises(CheckFailed, match="not those of epoch 2.*count from 1"):
         checks.check_early_stopping((4, 2), val_loss, patience=2)  # counted from 0
-    with pytest.raises(CheckFailed, match="run to the end"):
+    with pytest.raises(CheckFailed, match="runs to the end"):
         checks.check_early_stopping((6, 3), val_loss, patience=5)
-    with pytest.raises(CheckFailed, match="epoch 4, not 3"):  # accuracy: the highest value is the best
+    with pytest.raises(CheckFailed, match="not those of epoch 3"):  # accuracy: the highest value is the best
         checks.check_early_stopping((6, 3), [0.40, 0.52, 0.51, 0.55, 0.54, 0.53, 0.52], 2, mode="max")
     with pytest.raises(CheckFailed, match="give two numbers"):
         checks.check_early_stopping(5, val_loss, patience=2)
@@ -166,12 +171,11 @@ def test_check_early_stopping(capsys):
     not_answered(capsys, lambda: checks.check_early_stopping(None, val_loss, patience=2))
 
 
-
 # --------------------------------------------------------------------------- check_conv_params
 def test_check_conv_params_agrees_with_keras(capsys):
     layer = keras.layers.Conv2D(16, 5)
     layer.build((None, 32, 32, 3))
-    assert checks.check_conv_params(layer.count_params(), 5, 3, 16) is True
+    assert checks.check_conv_params(layer.count_params(), 5, 3, 16) is None
     assert "1,216 parameters" in capsys.readouterr().out
 
 
@@ -189,7 +193,7 @@ def test_check_conv_params_wrong(capsys):
 def test_check_dense_params_agrees_with_keras(capsys):
     layer = keras.layers.Dense(256)
     layer.build((None, 16 * 16 * 32))
-    assert checks.check_dense_params(layer.count_params(), 16 * 16 * 32, 256) is True
+    assert checks.check_dense_params(layer.count_params(), 16 * 16 * 32, 256) is None
     assert "2,097,408 parameters" in capsys.readouterr().out
 
 
@@ -201,3 +205,283 @@ def test_check_dense_params_wrong(capsys):
     with pytest.raises(CheckFailed, match=r"\(inputs \+ 1\) x units"):
         checks.check_dense_params(12345, 8192, 256)
     not_answered(capsys, lambda: checks.check_dense_params(None, 8192, 256))
+
+
+# --------------------------------------------------------------------------- every check returns None
+def correct(capsys, call) -> str:
+    """The check passes: it returns None (no stray True under the message) and prints "Correct: ..."."""
+    assert call() is None
+    out = capsys.readouterr().out
+    assert out.startswith("Correct: ") and "True" not in out
+    return out
+
+
+def softmax_model(units: int = 10, **dense) -> keras.Model:
+    return keras.Sequential(
+        [keras.Input(shape=(4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(units, **dense)], name="small"
+    )
+
+
+SMALL = {"params": 170, "input_shape": (4, 4, 1), "num_classes": 10}  # what softmax_model() has and does
+
+
+HISTORY = {  # val_accuracy is best at epoch 3 (0.7412); accuracy (training) keeps rising
+    "accuracy": [0.50, 0.62, 0.70, 0.78, 0.85],
+    "val_accuracy": [0.5521, 0.6603, 0.7412, 0.7288, 0.7105],
+    "loss": [1.4, 1.1, 0.9, 0.7, 0.5],
+    "val_loss": [1.3, 1.0, 0.8, 0.85, 0.9],
+}
+
+
+def test_every_check_returns_none(capsys):
+    """What used to return True or False (and printed it under the message in a notebook) now returns None."""
+    from cifar_course import transfer
+
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3)).astype(np.uint8)
+    history = {"accuracy": [0.5, 0.7], "val_accuracy": [0.5, 0.68]}
+    calls = [
+        lambda: checks.check_model(softmax_model(activation="softmax"), **SMALL, output="softmax"),
+        lambda: checks.check_batchnorm_params(1000 - 12 + 48, 1000, [4, 8]),
+        lambda: checks.check_vgg_preprocessed(transfer.vgg_preprocess(pixels), pixels),
+        lambda: checks.check_best_epoch(3, HISTORY),
+        lambda: checks.check_confident_accuracy(1.0, np.array([[0.95, 0.05]]), [0]),
+        lambda: checks.check_confusion_matrix(np.array([[1, 0], [0, 1]]), [0, 1], [0, 1], 2),
+    ]
+    for call in calls:
+        correct(capsys, call)
+    # a prediction is no test: right or wrong, the comparison prints and returns None
+    assert checks.check_ablation_prediction({"val_accuracy": "lower", "gap": "larger"}, history, history, "x") is None
+    assert "of 2 predictions matched" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- check_model
+def test_check_model_passes_softmax_and_logits_models(capsys):
+    out = correct(capsys, lambda: checks.check_model(softmax_model(activation="softmax"), **SMALL, output="softmax"))
+    assert "170 parameters" in out and "class probabilities" in out
+    out = correct(capsys, lambda: checks.check_model(softmax_model(), **SMALL, output="logits"))
+    assert "logits" in out
+    not_answered(capsys, lambda: checks.check_model(None, **SMALL, output="logits"))
+
+
+@pytest.mark.parametrize(
+    "last",
+    [
+        pytest.param([keras.layers.Dense(10, activation="softmax", dtype="float32")], id="Dense-softmax"),
+        pytest.param([keras.layers.Dense(10, activation=keras.activations.softmax)], id="Dense-function"),
+        pytest.param([keras.layers.Dense(10), keras.layers.Activation("softmax", dtype="float32")], id="Activation"),
+        pytest.param([keras.layers.Dense(10), keras.layers.Softmax()], id="Softmax-layer"),
+    ],
+)
+def test_check_model_finds_the_softmax_however_it_is_written(capsys, last):
+    model = keras.Sequential([keras.Input(shape=(4, 4, 1)), keras.layers.Flatten(), *last])
+    correct(capsys, lambda: checks.check_model(model, **SMALL, output="softmax"))
+    with pytest.raises(CheckFailed, match="should output logits"):
+        checks.check_model(model, **SMALL, output="logits")
+
+
+def test_check_model_looks_into_a_model_inside_the_model(capsys):
+    """M4 is Sequential([Input, base, head]): the softmax is the last layer of the head."""
+    head = keras.Sequential([keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")], name="head")
+    model = keras.Sequential([keras.Input(shape=(4, 4, 1)), keras.layers.Conv2D(2, 3, padding="same"), head])
+    shapes = {"input_shape": (4, 4, 1), "num_classes": 10}
+    correct(capsys, lambda: checks.check_model(model, params=model.count_params(), **shapes, output="softmax"))
+
+
+def test_check_model_fails_without_softmax_even_with_the_right_parameter_count():
+    no_softmax = softmax_model()  # Dense(10) with no activation: 170 parameters, as the softmax one has
+    with pytest.raises(CheckFailed, match="the last layer has no softmax: add activation='softmax'"):
+        checks.check_model(no_softmax, **SMALL, output="softmax")
+    with pytest.raises(CheckFailed, match=r"no softmax \(it ends in relu\)"):
+        checks.check_model(softmax_model(activation="relu"), **SMALL, output="softmax")
+    with pytest.raises(CheckFailed, match="applies relu, but this model should output logits"):
+        checks.check_model(softmax_model(activation="relu"), **SMALL, output="logits")
+
+
+def test_check_model_fails_on_parameters_and_shapes():
+    model = softmax_model(activation="softmax")
+    with pytest.raises(CheckFailed, match="170 parameters, more than the expected 169"):
+        checks.check_model(model, **{**SMALL, "params": 169}, output="softmax")
+    with pytest.raises(CheckFailed, match="takes inputs of shape"):
+        checks.check_model(model, **{**SMALL, "input_shape": (32, 32, 3)}, output="softmax")
+    with pytest.raises(CheckFailed, match="one unit per class"):
+        checks.check_model(model, **{**SMALL, "num_classes": 100}, output="softmax")
+    with pytest.raises(CheckFailed, match="not built yet.*keras.Input"):
+        checks.check_model(keras.Sequential([keras.layers.Dense(10)]), **SMALL, output="softmax")
+    with pytest.raises(CheckFailed, match="should be a Keras model"):
+        checks.check_model("model", **SMALL, output="softmax")
+    with pytest.raises(ValueError, match="'softmax' or 'logits'"):
+        checks.check_model(model, **SMALL, output="probabilities")
+
+
+# --------------------------------------------------------------------------- wrong types: a clear message
+@pytest.mark.parametrize(
+    "answer, shown",
+    [
+        ("1216", "'1216' (a str) - remove the quotes"),
+        (1216.5, "1216.5 (a float)"),
+        (True, "True (a bool)"),
+        ([1216], "[1216] (a list)"),
+        (np.float32(1216.5), "1216.5 (a float32)"),
+        ("twelve", "'twelve' (a str)."),
+    ],
+)
+def test_count_checks_ask_for_a_whole_number(answer, shown):
+    count_checks = [
+        lambda a: checks.check_conv_params(a, kernel_size=5, in_channels=3, filters=16),
+        lambda a: checks.check_dense_params(a, n_inputs=8192, units=256),
+        lambda a: checks.check_batchnorm_params(a, 1000, [4, 8]),
+        lambda a: checks.check_best_epoch(a, HISTORY),
+        lambda a: checks.check_early_stopping((5, a), [1.55, 1.42, 1.40, 1.47, 1.65, 1.99], patience=2),
+        lambda a: checks.check_early_stopping((a, 3), [1.55, 1.42, 1.40, 1.47, 1.65, 1.99], patience=2),
+        lambda a: checks.check_value(a, 1_475_328, "block3_params"),
+    ]
+    for check in count_checks:
+        with pytest.raises(CheckFailed, match=re.escape(f"give a whole number (an int), not {shown}")):
+            check(answer)
+
+
+def test_count_checks_accept_whole_numbers_of_any_type(capsys):
+    for answer in (1216, np.int64(1216), 1216.0, np.float32(1216)):
+        correct(capsys, lambda a=answer: checks.check_conv_params(a, kernel_size=5, in_channels=3, filters=16))
+    correct(capsys, lambda: checks.check_best_epoch(np.argmax(HISTORY["val_accuracy"]) + 1, HISTORY))
+
+
+def test_check_value_asks_for_a_number():
+    with pytest.raises(CheckFailed, match=re.escape("kept_value: give a number, not '1.33' (a str)")):
+        checks.check_value("1.33", 4 / 3, "kept_value", tol=5e-3)
+    with pytest.raises(CheckFailed, match="give one number, not"):
+        checks.check_value([4 / 3], 4 / 3, "kept_value", tol=5e-3)
+    with pytest.raises(CheckFailed, match="NaN"):
+        checks.check_value(float("nan"), 4 / 3, "kept_value")
+    with pytest.raises(CheckFailed, match="peak_step: give a whole number"):
+        checks.check_value(78.2, 78, "peak_step")  # 0.2 * total_steps, not rounded
+
+
+# --------------------------------------------------------------------------- impossible accuracies
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        (93.5, "accuracies are fractions between 0 and 1: 93.5 looks like a percentage"),
+        (100, "looks like a percentage"),
+        (-0.2, "-0.2, but accuracies are fractions between 0 and 1"),
+        (250.0, "250, but accuracies are fractions"),
+        (float("nan"), "NaN"),
+        ("0.9", r"give a number between 0 and 1, not '0.9' \(a str\)"),
+        (True, r"not True \(a bool\)"),
+        ([1.2, 0.61], r"holds 2 numbers.*\[loss, accuracy\]"),
+    ],
+)
+def test_check_accuracy_at_least_refuses_impossible_values(value, message):
+    with pytest.raises(CheckFailed, match=message):
+        checks.check_accuracy_at_least(value, 0.0, "test_accuracy")
+
+
+def test_check_accuracy_at_least_accepts_the_ends(capsys):
+    for value in (0, 1, 1.0, np.float64(0.97), np.array(0.97)):
+        correct(capsys, lambda v=value: checks.check_accuracy_at_least(v, 0.0))
+
+
+def test_check_confident_accuracy_refuses_impossible_values(capsys):
+    probs = np.array([[0.95, 0.05], [0.92, 0.08], [0.3, 0.7], [0.9, 0.1], [0.4, 0.6]])
+    y = np.array([0, 1, 1, 0, 0])  # confident: 3 predictions, 2 of them right
+    with pytest.raises(CheckFailed, match="66.67 looks like a percentage"):
+        checks.check_confident_accuracy(66.67, probs, y)
+    with pytest.raises(CheckFailed, match="fractions between 0 and 1"):
+        checks.check_confident_accuracy(-0.5, probs, y)
+    with pytest.raises(CheckFailed, match="is NaN, but some predictions do reach 0.9"):
+        checks.check_confident_accuracy(float("nan"), probs, y)
+    with pytest.raises(CheckFailed, match="give a number between 0 and 1"):
+        checks.check_confident_accuracy("2/3", probs, y)
+    correct(capsys, lambda: checks.check_confident_accuracy(np.float32(2 / 3), probs, y))
+
+
+# --------------------------------------------------------------------------- check_best_epoch
+def test_check_best_epoch_diagnoses_the_value_instead_of_the_epoch():
+    itself = "0.7412 is the best validation accuracy itself; the answer is the epoch number (1, 2, ...)"
+    with pytest.raises(CheckFailed, match=re.escape(itself)):
+        checks.check_best_epoch(0.7412, HISTORY)  # max(...) gives the value
+    with pytest.raises(CheckFailed, match="best validation accuracy itself"):
+        checks.check_best_epoch(np.float32(0.7412), HISTORY)
+    with pytest.raises(CheckFailed, match="best validation accuracy itself"):
+        checks.check_best_epoch(0.741, HISTORY)  # read off a log rounded to 3 decimals
+    with pytest.raises(CheckFailed, match="one of the validation accuracy values"):
+        checks.check_best_epoch(0.7288, HISTORY)
+    with pytest.raises(CheckFailed, match="best validation loss itself"):
+        checks.check_best_epoch(0.8, HISTORY, key="val_loss")
+
+
+def test_check_best_epoch_off_by_one_does_not_assume_argmax():
+    with pytest.raises(CheckFailed, match="counts epochs from 1.*position \\+ 1") as failed:
+        checks.check_best_epoch(2, HISTORY)  # the index counted from 0
+    assert "argmax" not in str(failed.value)
+    with pytest.raises(CheckFailed, match="counts epochs from 1"):
+        checks.check_best_epoch(0, {"val_accuracy": [0.9, 0.5]})
+
+
+def test_check_best_epoch_other_hints_and_never_the_answer():
+    with pytest.raises(CheckFailed, match="best on the training data") as failed:
+        checks.check_best_epoch(5, HISTORY)
+    with pytest.raises(CheckFailed, match="worst validation accuracy: for validation accuracy, higher is better"):
+        checks.check_best_epoch(1, HISTORY)  # argmin instead of argmax
+    with pytest.raises(CheckFailed, match="there are 5 epochs, numbered 1 to 5: 9 is not one of them"):
+        checks.check_best_epoch(9, HISTORY)
+    with pytest.raises(CheckFailed, match="epoch 4 is not the best: its validation accuracy is 0.7288") as failed:
+        checks.check_best_epoch(4, HISTORY)
+    assert "3" not in str(failed.value) and "0.7412" not in str(failed.value)
+
+
+# --------------------------------------------------------------------------- no answer on failure
+VAL_LOSS = [1.55, 1.42, 1.40, 1.47, 1.65, 1.99]  # patience 2: stops after epoch 5, keeps epoch 3
+
+
+@pytest.mark.parametrize(
+    "call, answer",
+    [
+        (lambda: checks.check_value(0.75, 1 / (1 - 0.25), "kept_value", tol=5e-3), "1.33"),  # lesson 03 Ex2
+        (lambda: checks.check_value(1_474_560, 1_475_328, "block3_params", biases=768), "1475328"),  # 05 Ex3
+        (lambda: checks.check_value(1_474_560, 1_475_328, "block3_params"), "1475328"),
+        (lambda: checks.check_value(79, 78, "peak_step"), "78"),  # lesson 07 Ex2
+        (lambda: checks.check_value(0.0021, 0.002, "lr_halfway", tol=4e-6), "0.002 "),
+        (lambda: checks.check_best_epoch(4, HISTORY), "epoch 3"),
+        (lambda: checks.check_early_stopping((6, 3), VAL_LOSS, patience=2), "epoch 5"),
+        (lambda: checks.check_early_stopping((5, 4), VAL_LOSS, patience=2), "epoch 3"),
+        (lambda: checks.check_early_stopping((5, 1), VAL_LOSS, patience=2), "epoch 3"),
+        (lambda: checks.check_conv_params(1000, 5, 3, 16), "1216"),
+        (lambda: checks.check_dense_params(12345, 8192, 256), "2097408"),
+        (lambda: checks.check_batchnorm_params(1001, 1000, [4, 8]), "1036"),
+    ],
+)
+def test_a_failed_check_does_not_give_the_answer(call, answer):
+    with pytest.raises(CheckFailed) as failed:
+        call()
+    assert answer not in str(failed.value).replace(",", "")
+
+
+def test_check_value_biases_hint_and_direction():
+    with pytest.raises(CheckFailed, match="block3_params = 1,474,560 counts the weights but not the biases"):
+        checks.check_value(3 * 3 * 128 * 256 + 2 * 3 * 3 * 256 * 256, 1_475_328, "block3_params", biases=3 * 256)
+    with pytest.raises(CheckFailed, match="too large"):
+        checks.check_value(1_476_000, 1_475_328, "block3_params", biases=768)
+    with pytest.raises(CheckFailed, match="close, but not within"):
+        checks.check_value(1.33, 4 / 3, "kept_value", tol=1e-3)
+    with pytest.raises(CheckFailed, match="at 1 of 3 positions"):
+        checks.check_value([1, 2, 4], [1, 2, 3])
+
+
+# --------------------------------------------------------------------------- check_early_stopping: the hints
+def test_check_early_stopping_hints():
+    accuracy = [0.40, 0.52, 0.51, 0.55, 0.54, 0.53, 0.52]  # mode max, patience 2: stops after 6, keeps 4
+    with pytest.raises(CheckFailed, match="For an accuracy, higher is better"):
+        checks.check_early_stopping((3, 1), accuracy, patience=2, mode="max")  # replayed as a loss
+    with pytest.raises(CheckFailed, match="Epoch 6 never runs"):
+        checks.check_early_stopping((5, 6), [1.5, 1.4, 1.45, 1.5, 1.6, 1.0], patience=2)  # the best of all epochs
+    with pytest.raises(CheckFailed, match="training does stop early"):
+        checks.check_early_stopping((None, 3), VAL_LOSS, patience=2)
+    with pytest.raises(CheckFailed, match="before the epoch whose weights it keeps"):
+        checks.check_early_stopping((2, 3), VAL_LOSS, patience=2)
+    with pytest.raises(CheckFailed, match="does not stop after epoch 4.*count from 1"):
+        checks.check_early_stopping((4, 3), VAL_LOSS, patience=2)
+    with pytest.raises(CheckFailed, match="there are only 6 epochs"):
+        checks.check_early_stopping((7, 3), VAL_LOSS, patience=5)
+    with pytest.raises(CheckFailed, match="There are 6 epochs, numbered 1 to 6"):
+        checks.check_early_stopping((5, 9), VAL_LOSS, patience=2)

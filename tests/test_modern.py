@@ -81,8 +81,9 @@ def test_cpu_has_bf16_is_a_bool():
 def test_check_batchnorm_params_counts_four_per_channel_minus_biases(capsys):
     from cifar_course import checks
 
-    assert checks.check_batchnorm_params(None, 1000, [4, 8]) is False
-    assert checks.check_batchnorm_params(1000 - 12 + 48, 1000, [4, 8])
+    assert checks.check_batchnorm_params(None, 1000, [4, 8]) is None
+    assert checks.check_batchnorm_params(1000 - 12 + 48, 1000, [4, 8]) is None
+    assert "Correct" in capsys.readouterr().out
     with pytest.raises(checks.CheckFailed, match="biases"):
         checks.check_batchnorm_params(1000 + 48, 1000, [4, 8])
     with pytest.raises(checks.CheckFailed, match="moving"):
@@ -94,11 +95,14 @@ def test_check_ablation_prediction_compares_with_the_histories(capsys):
 
     with_it = {"accuracy": [0.5, 0.70], "val_accuracy": [0.5, 0.68]}
     without = {"accuracy": [0.6, 0.90], "val_accuracy": [0.5, 0.62]}
-    assert checks.check_ablation_prediction(None, with_it, without, "augmentation") is False
-    assert checks.check_ablation_prediction(
-        {"val_accuracy": "lower", "gap": "larger"}, with_it, without, "augmentation"
+    assert checks.check_ablation_prediction(None, with_it, without, "augmentation") is None
+    capsys.readouterr()
+    assert (
+        checks.check_ablation_prediction({"val_accuracy": "lower", "gap": "larger"}, with_it, without, "augmentation")
+        is None
     )
-    assert not checks.check_ablation_prediction({"val_accuracy": "higher", "gap": "larger"}, with_it, without, "x")
+    assert "2 of 2 predictions matched" in capsys.readouterr().out
+    assert checks.check_ablation_prediction({"val_accuracy": "higher", "gap": "larger"}, with_it, without, "x") is None
     assert "it was 'lower'" in capsys.readouterr().out
     with pytest.raises(checks.CheckFailed, match="choose one of"):
         checks.check_ablation_prediction({"val_accuracy": "down", "gap": "larger"}, with_it, without, "x")

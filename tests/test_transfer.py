@@ -89,9 +89,10 @@ def test_extract_features_needs_images(cache):
 
 def test_check_vgg_preprocessed(capsys):
     x = pixels(3)
-    assert checks.check_vgg_preprocessed(None, x) is False
+    assert checks.check_vgg_preprocessed(None, x) is None
     assert "Not answered" in capsys.readouterr().out
-    assert checks.check_vgg_preprocessed(transfer.vgg_preprocess(x), x)
+    assert checks.check_vgg_preprocessed(transfer.vgg_preprocess(x), x) is None
+    assert "Correct" in capsys.readouterr().out
     mean = np.array([103.939, 116.779, 123.68], np.float32)
     with pytest.raises(checks.CheckFailed, match="RGB order"):
         checks.check_vgg_preprocessed(x.astype(np.float32) - mean[::-1], x)
