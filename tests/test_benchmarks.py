@@ -1,4 +1,5 @@
 """The benchmark scripts' own logic: what they build and what they report."""
+
 import importlib.util
 import json
 from pathlib import Path
@@ -15,8 +16,10 @@ def load(name: str):
     return module
 
 
-@pytest.mark.parametrize("name, params", [("r1", 122_570), ("m1", 2_105_066), ("m2", 2_105_066),
-                                          ("m3", 1_084_234), ("vgg", 1_735_488 + 1_090_890)])
+@pytest.mark.parametrize(
+    "name, params",
+    [("r1", 122_570), ("m1", 2_105_066), ("m2", 2_105_066), ("m3", 1_084_234), ("vgg", 1_735_488 + 1_090_890)],
+)
 def test_throughput_builds_the_lessons_models(name, params):
     import keras
 
@@ -36,11 +39,34 @@ def test_lesson05_timing_reports_times_and_never_accuracies(tmp_path):
         "preprocess_input: test accuracy 0.6000",
         "5,000 images, 10 epochs: features once is 7.9x faster",
     ]
-    nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout", "text": t}]}
-                    for t in outputs]}
+    nb = {
+        "cells": [
+            {"cell_type": "code", "outputs": [{"output_type": "stream", "name": "stdout", "text": t}]} for t in outputs
+        ]
+    }
     path = tmp_path / "05.ipynb"
     path.write_text(json.dumps(nb))
     lines = load("lesson05_timing").timing_lines(path)
-    assert lines == [outputs[0], outputs[1],
-                     "180/180 - 3s - 17ms/step - epoch_seconds: 3.1 - images_per_second: 14516.1", outputs[5]]
+    assert lines == [
+        outputs[0],
+        outputs[1],
+        "180/180 - 3s - 17ms/step - epoch_seconds: 3.1 - images_per_second: 14516.1",
+        outputs[5],
+    ]
     assert not any("accuracy" in line or "0.43" in line for line in lines)
+
+
+def test_lesson07_full_builds_the_lessons_final_model():
+    import keras
+
+    import cifar_course as cc
+
+    keras.backend.clear_session()
+    bench = load("lesson07_full")
+    model = bench.build(total_steps=100)
+    assert model.count_params() == 293_882
+    cc.models.assert_same(model, cc.models.modern_cnn)  # the course's model, not a copy of its layers
+    assert isinstance(model.optimizer, keras.optimizers.AdamW) and model.optimizer.weight_decay == 0.05
+    assert model.loss.get_config()["label_smoothing"] == 0.2
+    narrow = bench.build(widths=(8, 16, 32, 64), total_steps=100)
+    assert narrow.count_params() < model.count_params()
