@@ -6,6 +6,7 @@ Every ``check_*`` function returns None: it prints "Correct: ..." or "Not answer
 
 from __future__ import annotations
 
+import os
 import sys
 
 import numpy as np
@@ -17,8 +18,14 @@ class CheckFailed(AssertionError):
 
 # --------------------------------------------------------------------------- shared helpers
 def _answered(value, what: str) -> bool:
-    """False (with a friendly note) while an exercise variable is still None."""
+    """False (with a friendly note) while an exercise variable is still None.
+
+    While nbgrader grades a notebook (it sets NBGRADER_EXECUTION to "autograde" or "validate"), an unanswered
+    exercise raises CheckFailed instead, so that a blank submission scores zero.
+    """
     if value is None:
+        if os.environ.get("NBGRADER_EXECUTION"):
+            raise CheckFailed(f"not answered: {what} is still None.")
         print(f"Not answered yet: set {what} in the exercise cell above (or reveal the solution below).")
         return False
     return True
@@ -293,6 +300,48 @@ def check_value(got, expected, name: str = "value", tol: float = 1e-6, *, biases
         raise CheckFailed(f"{name} = {got} is close, but not within {tol:g}: compute it rather than round it.")
     direction = "too large" if got > expected else "too small"
     raise CheckFailed(f"{name} = {got} is not right yet: it is {direction}. Work it out again step by step.")
+
+
+def check_dropout_kept_value(answer, rate: float) -> None:
+    """The value a Dropout(rate) layer gives the ones it keeps during training, for an input of ones."""
+    if not _answered(answer, "kept_value"):
+        return
+    value = _plain(answer)
+    if not _is_number(value):
+        raise CheckFailed(f"kept_value: give a number, not {_shown(answer)}.")
+    expected = 1 / (1 - rate)
+    if np.isclose(value, expected, atol=5e-3):  # bfloat16 shows 1 / 0.75 as 1.3359
+        return _ok(f"kept values are divided by 1 - {rate} = {1 - rate:g}: {value:.4f}, so the expected sum stays.")
+    if np.isclose(value, 1.0):
+        raise CheckFailed("1.0 is what the layer gives outside training; with training=True the kept values change.")
+    if np.isclose(value, 1 - rate) or np.isclose(value, rate):
+        raise CheckFailed(
+            f"{value:g} is a fraction of values (kept or dropped), not what a kept value becomes: the "
+            "layer scales the kept values so that their expected sum stays the same."
+        )
+    if value < 1:
+        raise CheckFailed("kept values grow, they do not shrink: the layer makes up for the values it drops.")
+    raise CheckFailed(f"{value:g} is not it: run the layer on ones with training=True and look at the non-zero values.")
+
+
+def check_layer_params(answer, layers: list) -> None:
+    """The parameters of some Keras layers together (e.g. the three convolutions of one VGG16 block)."""
+    if not _answered(answer, "the parameter count"):
+        return
+    answer = _whole_number(answer, "the parameter count")
+    counts = [int(layer.count_params()) for layer in layers]
+    expected = sum(counts)
+    biases = sum(int(np.prod(w.shape)) for layer in layers for w in layer.weights if w.name.endswith("bias"))
+    if answer == expected:
+        return _ok(f"{len(layers)} layers hold {expected:,} parameters ({', '.join(f'{c:,}' for c in counts)}).")
+    if answer == expected - biases:
+        raise CheckFailed(f"{answer:,} counts the weights but not the biases: every filter has one bias as well.")
+    if answer in counts:
+        raise CheckFailed(f"{answer:,} is one layer's count: add up all {len(layers)} layers.")
+    raise CheckFailed(
+        f"{answer:,} is not it. Per convolution: (k x k x input channels + 1) x filters; the input "
+        "channels of a layer are the filters of the one before it."
+    )
 
 
 def check_conv_params(answer, kernel_size: int, in_channels: int, filters: int) -> None:
@@ -604,3 +653,110 @@ def install_short_tracebacks() -> None:
     shell = get_ipython()
     if shell is not None:
         shell.set_custom_exc((CheckFailed,), _short_traceback)
+
+
+# --------------------------------------------------------------------------- lesson 08: what the network sees
+def _probabilities(model, images) -> np.ndarray:
+    """Class probabilities of a batch (float64); a softmax is applied when the model outputs logits."""
+    out = np.asarray(model.predict(np.asarray(images, dtype=np.float32), batch_size=256, verbose=0), np.float64)
+    if out.min() < 0 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
+        out = np.exp(out - out.max(axis=1, keepdims=True))
+        out /= out.sum(axis=1, keepdims=True)
+    return out
+
+
+def _heat_share(heat, top: float = 0.1) -> float:
+    """The share of a heat map's total heat in its hottest ``top`` fraction of pixels (0 for a map with no heat)."""
+    values = np.sort(np.asarray(heat, dtype=np.float64).ravel())[::-1]
+    total = float(values.sum())
+    k = max(1, int(round(top * values.size)))
+    return float(values[:k].sum() / total) if total > 0 else 0.0
+
+
+def check_sharpest_layer(answer, model, image, class_index: int | None = None, top: float = 0.1) -> None:
+    """The convolution layer whose Grad-CAM map of ``image`` keeps the largest share of its heat in its hottest
+    ``top`` fraction of pixels (lesson 08's ``heat_share``), for the predicted class unless ``class_index`` is given."""
+    if not _answered(answer, "sharpest_layer"):
+        return
+    from . import explain  # explain imports nothing of the course's, so no cycle
+
+    names = explain.conv_layers(model)
+    if not isinstance(answer, str):
+        raise CheckFailed(
+            f"sharpest_layer: give the layer's name (a str from cc.explain.conv_layers(model)), not {_shown(answer)}."
+        )
+    if answer not in names:
+        raise CheckFailed(
+            f"{answer!r} is not one of {model.name}'s convolution layers: choose a name from "
+            "cc.explain.conv_layers(model) (names can change when a model is built again)."
+        )
+    shares = {name: _heat_share(explain.grad_cam(model, image, class_index, layer_name=name)[0], top) for name in names}
+    if shares[answer] >= max(shares.values()) - 1e-6:
+        return _ok(
+            f"{answer}'s Grad-CAM map keeps {shares[answer]:.1%} of its heat in its hottest {top:.0%} of pixels, "
+            f"the most of the {len(names)} convolution layers."
+        )
+    if shares[answer] <= min(shares.values()) + 1e-6:
+        raise CheckFailed(
+            f"{answer} has the LEAST concentrated map of all ({shares[answer]:.1%}): the sharpest map has the "
+            "highest heat_share, so keep the layer with the largest value."
+        )
+    usual = " The last convolution is Grad-CAM's usual layer, but not the sharpest by this measure."
+    last = usual if answer == names[-1] else ""
+    raise CheckFailed(
+        f"{answer}'s map keeps {shares[answer]:.1%} of its heat in its hottest {top:.0%} of pixels; another layer "
+        f"keeps more. Compute heat_share for every name in cc.explain.conv_layers(model) and keep the largest.{last}"
+    )
+
+
+def check_occlusion_prediction(
+    prediction, drops, model, images, patches: dict, size: int, fill: float = 0.5, tolerance: float = 0.01
+) -> None:
+    """Compare a prediction (the name of the patch in ``patches``, name -> (row, column) of its top-left corner, that
+    lowers the probability of each image's predicted class most on average, or "about the same") with ``drops``
+    (name -> that mean drop), which the check measures again. A wrong guess is not an error; a wrong measurement is."""
+    if not _answered(prediction, "my_prediction") or not _answered(drops, "drops"):
+        return
+    words = (*patches, "about the same")
+    if prediction not in words:
+        raise CheckFailed(f"my_prediction is {prediction!r}; choose one of {', '.join(map(repr, words))}.")
+    if not isinstance(drops, dict) or set(drops) != set(patches):
+        raise CheckFailed(
+            f"drops must be a dict with the keys {', '.join(map(repr, patches))}: the mean drop for each patch."
+        )
+    for name, value in drops.items():
+        if not _is_number(value):
+            raise CheckFailed(f"drops[{name!r}]: give one number (the mean over the images), not {_shown(value)}.")
+    images = np.asarray(images, dtype=np.float32)
+    before = _probabilities(model, images)
+    classes, rows = before.argmax(axis=1), np.arange(len(images))
+    measured = {}
+    for name, (row, col) in patches.items():
+        hidden = images.copy()
+        hidden[:, row : row + size, col : col + size] = fill
+        measured[name] = float(np.mean(before[rows, classes] - _probabilities(model, hidden)[rows, classes]))
+    for name, (row, col) in patches.items():
+        got, want = float(_plain(drops[name])), measured[name]
+        if abs(got - want) <= 5e-3:
+            continue
+        if abs(got + want) <= 5e-3:
+            raise CheckFailed(
+                f"drops[{name!r}] has the wrong sign: a drop is the probability on the original image minus the "
+                "probability on the occluded copy (positive when hiding the patch makes the class less likely)."
+            )
+        raise CheckFailed(
+            f"drops[{name!r}] is not what the model gives. On a copy of the images, set rows {row}-{row + size - 1} "
+            f"and columns {col}-{col + size - 1} to {fill}; for each image take its predicted class on the ORIGINAL "
+            "image, subtract that class's probability on the copy from its probability on the original, and average "
+            "over the images."
+        )
+    ranked = sorted(measured, key=measured.get, reverse=True)
+    happened = ranked[0] if measured[ranked[0]] - measured[ranked[1]] >= tolerance else "about the same"
+    drops_text = ", ".join(f"{name} {measured[name]:+.3f}" for name in patches)
+    print(f"mean drop of the predicted class's probability over {len(images)} images: {drops_text}")
+    hit = prediction == happened
+    print(f"  you predicted {prediction!r}, it was {happened!r} - {'right' if hit else 'not this time'}")
+    _ok(
+        f"your drops are measured right. A handful of images is a small sample and a briefly trained model a vague "
+        f"one: differences under {tolerance} count as 'about the same'."
+    )

@@ -485,3 +485,40 @@ def test_check_early_stopping_hints():
         checks.check_early_stopping((7, 3), VAL_LOSS, patience=5)
     with pytest.raises(CheckFailed, match="There are 6 epochs, numbered 1 to 6"):
         checks.check_early_stopping((5, 9), VAL_LOSS, patience=2)
+
+
+def test_check_dropout_kept_value_diagnoses_without_giving_the_answer(capsys):
+    checks.check_dropout_kept_value(1 / 0.75, rate=0.25)
+    checks.check_dropout_kept_value(1.3359, rate=0.25)  # what bfloat16 shows
+    assert capsys.readouterr().out.count("Correct:") == 2
+    for wrong, hint in [
+        (1.0, "outside training"),
+        (0.75, "a fraction of values"),
+        (0.25, "a fraction of values"),
+        (0.5, "grow, they do not shrink"),
+        (2.0, "run the layer on ones"),
+        ("1.33", "give a number"),
+    ]:
+        with pytest.raises(checks.CheckFailed, match=hint) as err:
+            checks.check_dropout_kept_value(wrong, rate=0.25)
+        assert "1.333" not in str(err.value)
+
+
+def test_check_layer_params_counts_layers_and_hints_at_biases(capsys):
+    import keras
+
+    convs = [keras.layers.Conv2D(8, 3), keras.layers.Conv2D(4, 3)]
+    convs[0].build((None, 10, 10, 3))
+    convs[1].build((None, 8, 8, 8))
+    total = (27 + 1) * 8 + (72 + 1) * 4
+    checks.check_layer_params(total, convs)
+    assert "Correct: 2 layers hold 516 parameters" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match="not the biases"):
+        checks.check_layer_params(total - 12, convs)
+    with pytest.raises(checks.CheckFailed, match="one layer's count"):
+        checks.check_layer_params(224, convs)
+    with pytest.raises(checks.CheckFailed, match="is not it") as err:
+        checks.check_layer_params(999, convs)
+    assert "516" not in str(err.value)
+    with pytest.raises(checks.CheckFailed, match="whole number"):
+        checks.check_layer_params("516", convs)
