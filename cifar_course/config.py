@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import random
@@ -233,4 +234,29 @@ def setup(seed: int = 42, dataset: str = "cifar10", precision: str = "float32") 
     from .checks import install_short_tracebacks
 
     install_short_tracebacks()  # in Jupyter, a failed exercise check shows its message, not checks.py's source
+    quiet_keras_retracing()
     return profile
+
+
+class KerasRetracingFilter(logging.Filter):
+    """Drops TensorFlow's retracing warning when it is about Keras's own training step, not the student's code.
+
+    Every new model traces Keras's step function once; a lesson that trains several small models in a short run
+    (the smoke profile) adds these up to TensorFlow's "5 out of the last N calls ... triggered tf.function
+    retracing", a false alarm. Retracing of any other function still shows.
+    """
+
+    KERAS_STEPS = ("multi_step_on_iterator", "one_step_on_data_distributed", "one_step_on_iterator")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and any(s in message for s in self.KERAS_STEPS))
+
+
+def quiet_keras_retracing() -> None:
+    """Install KerasRetracingFilter on TensorFlow's logger (once)."""
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    if not any(isinstance(f, KerasRetracingFilter) for f in logger.filters):
+        logger.addFilter(KerasRetracingFilter())

@@ -121,3 +121,27 @@ def test_unknown_precision_is_a_clear_error(monkeypatch, restore_policy):
     monkeypatch.delenv("CIFAR_COURSE_PRECISION")
     with pytest.raises(cc.ConfigError, match="Unknown precision 'half' \\(argument\\)"):
         config.set_precision("half")
+
+
+def test_the_retracing_warning_about_keras_own_step_is_dropped_and_others_kept():
+    import logging
+
+    keep = config.KerasRetracingFilter()
+
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
+
+    keras_step = (
+        "5 out of the last 15 calls to <function TensorFlowTrainer._make_function.<locals>."
+        "multi_step_on_iterator at 0x7f> triggered tf.function retracing."
+    )
+    assert not keep.filter(record(keras_step))
+    assert keep.filter(
+        record("5 out of the last 5 calls to <function my_loss at 0x7f> triggered tf.function retracing.")
+    )
+    assert keep.filter(record("something else about multi_step_on_iterator"))
+    config.quiet_keras_retracing()
+    config.quiet_keras_retracing()
+    import tensorflow as tf
+
+    assert sum(isinstance(f, config.KerasRetracingFilter) for f in tf.get_logger().filters) == 1
