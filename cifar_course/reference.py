@@ -80,9 +80,3 @@ def reference_for(model: str | None) -> dict | None:
             return ref
     return None
 
-
-def reference_table():
-    """The reference numbers as a pandas DataFrame."""
-    import pandas as pd
-
-    return pd.DataFrame(REFERENCE)
