@@ -18,8 +18,10 @@ from keras import layers
 from .config import ConfigError, get_profile
 
 
-def r1(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
-    """R1, the baseline CNN (lesson 02): 122,570 parameters on CIFAR-10; outputs logits."""
+def r1(
+    num_classes: int = 10, input_shape=(32, 32, 3), activation: str | None = None, name: str = "R1_baseline"
+) -> keras.Model:
+    """R1, the baseline CNN (lesson 02): 122,570 parameters on CIFAR-10; outputs logits unless given an activation."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -30,28 +32,15 @@ def r1(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
             layers.Conv2D(64, 3, activation="relu"),
             layers.Flatten(),
             layers.Dense(64, activation="relu"),
-            layers.Dense(num_classes),
+            layers.Dense(num_classes, activation=activation),
         ],
-        name="R1_baseline",
+        name=name,
     )
 
 
 def r3(num_classes: int = 100, input_shape=(32, 32, 3)) -> keras.Model:
-    """R3, R1 adapted to CIFAR-100 (lesson 02 exercise): 128,420 parameters; softmax outputs."""
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            layers.Conv2D(32, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.MaxPooling2D(2),
-            layers.Conv2D(64, 3, activation="relu"),
-            layers.Flatten(),
-            layers.Dense(64, activation="relu"),
-            layers.Dense(num_classes, activation="softmax"),
-        ],
-        name="R3_cifar100",
-    )
+    """R3, R1 adapted to CIFAR-100 (lesson 02 exercise): 100 softmax outputs, 128,420 parameters."""
+    return r1(num_classes, input_shape, activation="softmax", name="R3_cifar100")
 
 
 def r4(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:

@@ -107,18 +107,12 @@ def run_rows(runs: list[dict]) -> list[list]:
     return rows
 
 
+SIZE_AND_SPEED = ["params", "epochs", "train time (s)", "s/epoch", "images/s", "precision", "val acc", "test acc"]
 RUN_HEADERS = [
     "run",
     "lesson",
     "model",
-    "params",
-    "epochs",
-    "train time (s)",
-    "s/epoch",
-    "images/s",
-    "precision",
-    "val acc",
-    "test acc",
+    *SIZE_AND_SPEED,
     "data",
     "profile",
     "machine",
@@ -149,14 +143,7 @@ OTHER_HEADERS = [
     "run",
     "lesson",
     "model",
-    "params",
-    "epochs",
-    "train time (s)",
-    "s/epoch",
-    "images/s",
-    "precision",
-    "val acc",
-    "test acc",
+    *SIZE_AND_SPEED,
     "data set",
     "data",
     "weights",
