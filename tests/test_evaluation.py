@@ -64,6 +64,8 @@ def test_most_confident_mistakes():
 
 
 class _FixedModel:
+    input_shape = (None, 2, 2, 1)
+
     def __init__(self, out):
         self.out = np.asarray(out, dtype=np.float32)
 
@@ -73,8 +75,9 @@ class _FixedModel:
 
 def test_predict_probabilities_softmax_only_for_logits():
     probs = [[0.2, 0.8], [0.5, 0.5]]
-    assert np.allclose(evaluation.predict_probabilities(_FixedModel(probs), None), probs)
-    logits = evaluation.predict_probabilities(_FixedModel([[0.0, np.log(3.0)], [-1.0, -1.0]]), None)
+    images = np.zeros((2, 2, 2, 1), np.float32)
+    assert np.allclose(evaluation.predict_probabilities(_FixedModel(probs), images), probs)
+    logits = evaluation.predict_probabilities(_FixedModel([[0.0, np.log(3.0)], [-1.0, -1.0]]), images)
     assert np.allclose(logits, [[0.25, 0.75], [0.5, 0.5]])
 
 
@@ -382,3 +385,17 @@ def test_check_confident_accuracy(capsys):
     checks.check_confident_accuracy(float("nan"), unsure, [0, 1, 0])
     with pytest.raises(checks.CheckFailed, match="NaN"):
         checks.check_confident_accuracy(0.5, unsure, [0, 1, 0])
+
+
+def test_predicting_images_the_model_cannot_take_names_the_shape_and_the_fix():
+    import keras
+
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    photo = np.zeros((480, 640, 3), np.float32)
+    with pytest.raises(ValueError, match=r"takes 32x32x3 images, but these are 640x3.*cc.data.load_image"):
+        evaluation.predict_probabilities(model, photo)
+    with pytest.raises(ValueError, match=r"takes a batch of 32x32x3 images; for one image pass x\[None\]"):
+        evaluation.predict_probabilities(model, np.zeros((32, 32, 3), np.float32))
+    with pytest.raises(ValueError, match="scale the uint8 images with cc.scale_pixels"):
+        evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.uint8))
+    assert evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 10)
