@@ -3,6 +3,7 @@
     cifar-course run [--profile smoke|quick|full] [--only 02,05] [--data DIR] [--out DIR]
     cifar-course data download [NAME ...] | import PATH | verify [PATH ...] | where
     cifar-course report [--runs DIR] [--out DIR]
+    cifar-course classroom release OUT [--only 02,04] [--notebooks DIR] [--points N] | grades OUT [--csv FILE]
 
 Exit status: 0 everything worked; 1 something failed (a notebook cell, a checksum, missing or unusable
 data, a download); 2 a bad command line or setting (unknown lesson, profile or command, a path that does
@@ -328,6 +329,17 @@ def cmd_report(args, argv: list[str]) -> int:
     return EXIT_OK
 
 
+# =========================================================================== classroom
+def cmd_classroom(args) -> int:
+    from . import classroom  # imports nbgrader when it runs: `cifar-course --help` stays fast
+
+    if args.classroom_command == "release":
+        classroom.release(args.out, notebooks=args.notebooks, only=args.only, points=args.points)
+    else:
+        classroom.grades(args.out, csv_path=args.csv)
+    return EXIT_OK
+
+
 # =========================================================================== parser
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
@@ -336,7 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Run the cifar-course lessons, manage their data, compare runs.", epilog=EXIT_HELP
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,data,report}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,data,report,classroom}")
 
     run = sub.add_parser(
         "run", help="execute the lesson notebooks headless and print a results table", epilog=EXIT_HELP
@@ -376,6 +388,22 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", metavar="DIR", help="where report.md and report.png go (default: <runs>/report/)")
     rep.add_argument("--profile", choices=list(PROFILES), help="only runs of this profile")
     rep.add_argument("--latest", action="store_true", help="only the newest run of each lesson/model/profile/data")
+
+    cls = sub.add_parser(
+        "classroom", help="teach a class with nbgrader: student editions, autograding, grades", epilog=EXIT_HELP
+    )
+    csub = cls.add_subparsers(dest="classroom_command", required=True, metavar="{release,grades}")
+    rel = csub.add_parser(
+        "release",
+        help="write nbgrader source versions and student editions (no solutions, locked checks) of the lessons",
+    )
+    rel.add_argument("out", metavar="OUT", help="the course folder to write (nbgrader's source/, release/, ...)")
+    rel.add_argument("--only", metavar="02,04", help="only these lessons (numbers, commas, ranges like 02-04)")
+    rel.add_argument("--notebooks", metavar="DIR", help="the lessons folder (default: ./notebooks)")
+    rel.add_argument("--points", type=float, default=1, metavar="N", help="points per exercise (default 1)")
+    grd = csub.add_parser("grades", help="every student's points, from nbgrader's gradebook in OUT")
+    grd.add_argument("out", metavar="OUT", help="the course folder (where gradebook.db is)")
+    grd.add_argument("--csv", metavar="FILE", help="also write the table as CSV, for a spreadsheet")
     return parser
 
 
@@ -388,6 +416,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "report":
             return cmd_report(args, argv)
+        if args.command == "classroom":
+            return cmd_classroom(args)
         return {
             "download": cmd_data_download,
             "import": cmd_data_import,
