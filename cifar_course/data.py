@@ -117,19 +117,21 @@ def load_dataset(
     verbose: bool = True,
     image_size: tuple[int, int] | None = None,
     fit: str = "crop",
+    cache: bool = True,
 ) -> Dataset:
     """Load a data set from the first source that has it, cut to the profile's size, and say where from.
 
     ``name`` is one of DATASETS, or the path of a folder of your own images: ``train/<class>/...`` and
     ``test/<class>/...``, or one folder per class (20% of each class is then set aside for testing). Your photos may
     have any size and colour mode: they are brought to ``image_size`` (height, width; default 32x32, what the course's
-    models take) by ``fit="crop"`` (fill the frame, cut the edges) or ``fit="pad"`` (keep everything, grey borders).
+    models take) by ``fit="crop"`` (fill the frame, cut the edges) or ``fit="pad"`` (keep everything, grey borders),
+    and cached (``cache=False``: decode them every time, e.g. for a throw-away folder).
     """
     if label_mode not in ("fine", "coarse"):
         raise ConfigError(f"label_mode must be 'fine' or 'coarse' (CIFAR-100 only), not {label_mode!r}.")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if name not in DATASETS:
-        ds = own_images(name, image_size or (32, 32), fit)
+        ds = own_images(name, image_size or (32, 32), fit, cache)
         tried = []
     elif image_size is not None:
         raise ConfigError(f"image_size is for folders of your own images; {name} comes in its own size.")
@@ -224,7 +226,7 @@ def for_profile(ds: Dataset, profile: Profile) -> Dataset:
     return Dataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names, ds.source, ds.synthetic, ds.notes)
 
 
-def own_images(folder: str | Path, image_size: tuple[int, int], fit: str) -> Dataset:
+def own_images(folder: str | Path, image_size: tuple[int, int], fit: str, cache: bool = True) -> Dataset:
     """A folder of your own images as a Dataset named after the folder (decoded once, then cached)."""
     root = Path(folder).expanduser()
     if not root.is_dir():
@@ -237,7 +239,8 @@ def own_images(folder: str | Path, image_size: tuple[int, int], fit: str) -> Dat
     size = tuple(int(v) for v in image_size)
     if len(size) != 2 or min(size) < 8:
         raise ConfigError(f"image_size must be (height, width) of at least 8 pixels each, not {image_size!r}.")
-    return as_dataset(formats.read_image_tree_cached(root, root.resolve().name, size, fit), root.resolve().name)
+    read = formats.read_image_tree_cached if cache else formats.read_image_tree
+    return as_dataset(read(root, root.resolve().name, size, fit), root.resolve().name)
 
 
 def how_to_get(name: str) -> str:

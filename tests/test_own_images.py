@@ -140,3 +140,10 @@ def test_load_image_takes_a_path_or_the_bytes_of_an_upload(tmp_path):
         cc.data.load_image(tmp_path / "missing.jpg")
     with pytest.raises(cc.DataError, match="not a readable image"):
         cc.data.load_image(b"not an image at all")
+
+
+def test_cache_false_leaves_no_cache_file(photos, tmp_path):
+    cc.load_dataset(str(photos), profile="full", cache=False)
+    assert not list((tmp_path / "cache").glob("*.npz"))
+    cc.load_dataset(str(photos), profile="full")
+    assert len(list((tmp_path / "cache").glob("pets-*.npz"))) == 1
