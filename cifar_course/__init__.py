@@ -91,8 +91,8 @@ __all__ = [
     "EpochTimer", "Run", "interrupted_runs", "latest_run", "list_runs", "load_history", "load_model", "new_run",
     "print_accuracy",
     # modules, as cc.plots, cc.checks, ... (loaded on first use)
-    "checks", "config", "data", "evaluation", "explain", "formats", "models", "modern", "plots", "reference", "training",
-    "transfer",
+    "checks", "config", "data", "evaluation", "explain", "formats", "models", "modern", "plots", "reference",
+    "training", "transfer",
 ]  # fmt: skip
 
 

@@ -79,4 +79,3 @@ def reference_for(model: str | None) -> dict | None:
         if model and (model == ref["model"] or model.startswith(ref["model"] + "_")):
             return ref
     return None
-
