@@ -173,7 +173,21 @@ def check_versions(found: dict[str, str] | None = None) -> list[str]:
 
 def machine() -> str:
     """A short description of this machine (for saved runs and reports)."""
-    return f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
+    model = cpu_model()
+    return (
+        f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
+        + (f", {model}" if model else "")
+        + f", {'with' if cpu_has_bf16() else 'no'} bfloat16 instructions"
+    )
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux's /proc/cpuinfo), or "" where it cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        return platform.processor()
 
 
 def cpu_has_bf16() -> bool:

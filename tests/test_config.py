@@ -145,3 +145,11 @@ def test_the_retracing_warning_about_keras_own_step_is_dropped_and_others_kept()
     import tensorflow as tf
 
     assert sum(isinstance(f, config.KerasRetracingFilter) for f in tf.get_logger().filters) == 1
+
+
+def test_machine_names_the_cpu_and_whether_it_has_bfloat16_instructions(monkeypatch):
+    monkeypatch.setattr(config, "cpu_model", lambda: "Test CPU 9000")
+    monkeypatch.setattr(config, "cpu_has_bf16", lambda: True)
+    assert config.machine().endswith(", Test CPU 9000, with bfloat16 instructions")
+    monkeypatch.setattr(config, "cpu_has_bf16", lambda: False)
+    assert config.machine().endswith(", no bfloat16 instructions")
