@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import cpu_has_bf16  # noqa: F401  (lesson 07 calls it as cc.modern.cpu_has_bf16)
-
 
 def flip_and_crop(images, pad: int = 4, seed: int | None = None):
     """Randomly flip a batch left-right and shift each image by up to ``pad`` pixels (reflect-pad, random crop)."""

@@ -75,7 +75,9 @@ def test_predict_with_flip_averages_both_views():
 
 
 def test_cpu_has_bf16_is_a_bool():
-    assert isinstance(modern.cpu_has_bf16(), bool)
+    from cifar_course import config
+
+    assert isinstance(config.cpu_has_bf16(), bool)
 
 
 def test_check_batchnorm_params_counts_four_per_channel_minus_biases(capsys):
