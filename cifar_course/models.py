@@ -159,6 +159,28 @@ def modern_cnn(num_classes: int = 10, input_shape=(32, 32, 3), widths=(16, 32, 6
     )
 
 
+def whitened_cnn(
+    whitening: tuple[np.ndarray, np.ndarray], num_classes: int = 10, input_shape=(32, 32, 3), widths=(64, 256, 256)
+) -> keras.Model:
+    """Lesson 07's final model: a frozen 2x2 patch-whitening convolution, three wide pooling blocks, global max
+    pooling, Dense; ``whitening`` is (kernel, bias) from ``cc.modern.patch_whitening``. 1,971,328 parameters."""
+    kernel, bias = whitening
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(kernel.shape[-1], 2, trainable=False, name="whitening"),  # frozen: set below, not trained
+            layers.ReLU(),
+            *[layer for width in widths for layer in pool_block(width)],
+            layers.GlobalMaxPooling2D(),
+            layers.Dense(num_classes, use_bias=False),
+            layers.Activation("softmax", dtype="float32"),  # float32 probabilities under bfloat16 too
+        ],
+        name="whitened_cnn",
+    )
+    model.get_layer("whitening").set_weights([kernel, bias])
+    return model
+
+
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 

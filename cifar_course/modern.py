@@ -1,40 +1,54 @@
-"""Lesson 07's training helpers: an augmenting tf.data pipeline, a warm-up + cosine schedule, flip TTA."""
+"""Lesson 07's training helpers: augmenting pipeline, schedules, LR range test, patch whitening, TTA."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def flip_and_crop(images, pad: int = 4, seed: int | None = None):
-    """Randomly flip a batch left-right and shift each image by up to ``pad`` pixels (reflect-pad, random crop)."""
+def flip_and_crop(images, pad: int = 4, seed=None):
+    """Randomly flip a batch left-right and shift each image by up to ``pad`` pixels (reflect-pad, random crop).
+
+    ``seed``: an integer or two for TensorFlow's stateless random ops (the same seed, the same batch), or None.
+    """
     import tensorflow as tf
 
     images = tf.convert_to_tensor(images)
     n, h, w = tf.shape(images)[0], images.shape[1], images.shape[2]
-    flip = tf.random.uniform([n, 1, 1, 1], seed=seed) < 0.5
+    if seed is None:
+        seed = tf.random.uniform([2], maxval=2**31 - 1, dtype=tf.int32)
+    elif isinstance(seed, int):
+        seed = [seed, 0]
+    flip_seed, dy_seed, dx_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
+    flip = tf.random.stateless_uniform([n, 1, 1, 1], flip_seed) < 0.5
     images = tf.where(flip, tf.reverse(images, axis=[2]), images)
     if pad == 0:
         return images
     padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
-    dy = tf.random.uniform([n], 0, 2 * pad + 1, dtype=tf.int32, seed=None if seed is None else seed + 1)
-    dx = tf.random.uniform([n], 0, 2 * pad + 1, dtype=tf.int32, seed=None if seed is None else seed + 2)
+    dy = tf.random.stateless_uniform([n], dy_seed, 0, 2 * pad + 1, dtype=tf.int32)
+    dx = tf.random.stateless_uniform([n], dx_seed, 0, 2 * pad + 1, dtype=tf.int32)
     rows = dy[:, None] + tf.range(h)[None, :]  # (n, h): which padded rows each image keeps
     cols = dx[:, None] + tf.range(w)[None, :]
     images = tf.gather(padded, rows, axis=1, batch_dims=1)
     return tf.gather(images, cols, axis=2, batch_dims=1)
 
 
-def train_pipeline(x, y, batch_size: int, augment: bool = True, seed: int = 42):
-    """A tf.data pipeline over uint8 images: shuffle each epoch, batch, augment (flip + crop), scale to [0, 1]."""
+def train_pipeline(x, y, batch_size: int, augment: bool = True, seed: int = 42, pad: int = 4):
+    """A tf.data pipeline over uint8 images: shuffle each epoch, batch, augment (flip + shift), scale to [0, 1].
+
+    Reproducible: the shuffle and every batch's augmentation follow ``seed``, and differ from epoch to epoch.
+    """
     import tensorflow as tf
 
-    def prepare(images, labels):
+    def prepare(batch, batch_seed):
+        images, labels = batch
         if augment:
-            images = flip_and_crop(images)
+            images = flip_and_crop(images, pad=pad, seed=batch_seed)
         return tf.cast(images, tf.float32) / 255.0, labels
 
     ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)  # two per batch
+    batches = tf.data.Dataset.zip((ds.batch(batch_size), seeds))
+    return batches.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
 def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2):
@@ -54,10 +68,71 @@ def schedule_values(schedule, total_steps: int) -> np.ndarray:
 
 def predict_with_flip(model, x, batch_size: int = 500) -> np.ndarray:
     """Test-time augmentation: the mean of the model's probabilities for the images and their mirror images."""
+    return predict_tta(model, x, flip=True, translate=0, batch_size=batch_size)
+
+
+def shift(images, dy: int, dx: int):
+    """Images moved by (dy, dx) pixels, the uncovered border filled by mirroring (for test-time augmentation)."""
+    pad = max(abs(dy), abs(dx))
+    padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="reflect")
+    h, w = images.shape[1:3]
+    return padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
+
+
+def predict_tta(model, x, flip: bool = True, translate: int = 0, batch_size: int = 500) -> np.ndarray:
+    """Test-time augmentation: the mean probabilities over the image, its mirror image (``flip``) and, with
+    ``translate=1``, both moved one pixel up-left and down-right (6 views in all)."""
     from scipy.special import softmax
 
     def probs(images):
         out = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
         return out if np.allclose(out.sum(axis=1), 1.0, atol=1e-3) and out.min() >= 0 else softmax(out, axis=1)
 
-    return (probs(x) + probs(x[:, :, ::-1])) / 2
+    views = [x] + [shift(x, d, d) for d in (-translate, translate) if translate]
+    views += [v[:, :, ::-1] for v in views] if flip else []
+    return np.mean([probs(v) for v in views], axis=0)
+
+
+def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel and bias of a frozen 2x2 convolution that whitens image patches (PCA of all 2x2x3 patches).
+
+    Each of the 12 principal directions becomes two filters (+ and -), scaled by 1/sqrt(eigenvalue), so every output
+    channel has unit variance and the channels are uncorrelated; the bias subtracts the mean patch. Uses the first
+    ``sample`` images (uint8 or scaled to [0, 1]).
+    """
+    images = np.asarray(images)[:sample]
+    x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
+    patches = np.lib.stride_tricks.sliding_window_view(x, (2, 2), axis=(1, 2))  # (n, 31, 31, 3, 2, 2)
+    patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 12)  # as a Conv2D kernel (2, 2, 3) reads them
+    mean = patches.mean(axis=0)
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(patches - mean, rowvar=False))
+    filters = eigenvectors / np.sqrt(eigenvalues + eps)  # (12, 12), one filter per column
+    filters = np.concatenate([filters, -filters], axis=1)  # (12, 24)
+    return filters.reshape(2, 2, 3, 24).astype(np.float32), (-mean @ filters).astype(np.float32)
+
+
+def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps: int = 100):
+    """fastai's lr_find: train ``steps`` batches raising the learning rate from ``start`` to ``stop`` (geometric),
+    stop early when the loss explodes; returns (learning rates, losses). The model's weights are changed: use a
+    fresh model, compiled with a constant learning rate."""
+    lrs = start * (stop / start) ** (np.arange(steps) / max(1, steps - 1))
+    tried, losses = [], []
+    batch_iter = iter(batches.repeat())
+    for lr in lrs:
+        model.optimizer.learning_rate.assign(float(lr))
+        images, labels = next(batch_iter)
+        loss = float(np.atleast_1d(model.train_on_batch(images, labels))[0])
+        tried.append(lr)
+        losses.append(loss)
+        if not np.isfinite(loss) or loss > 4 * min(losses):
+            break
+    return np.array(tried), np.array(losses)
+
+
+def suggest_lr(lrs, losses, beta: float = 0.8) -> float:
+    """A tenth of the learning rate at the lowest smoothed loss (the loss smoothed by an exponential average)."""
+    smooth, avg = [], 0.0
+    for i, loss in enumerate(losses):
+        avg = beta * avg + (1 - beta) * loss
+        smooth.append(avg / (1 - beta ** (i + 1)))
+    return float(lrs[int(np.nanargmin(smooth))] / 10)

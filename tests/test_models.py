@@ -197,3 +197,17 @@ def test_assert_same_leaves_the_random_state_as_it_was():
     assert len(without) == len(with_check) > 10
     for a, b in zip(without, with_check, strict=True):
         assert np.array_equal(a, b)
+
+
+def test_whitened_cnn_starts_with_a_frozen_whitening_layer():
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.random((2, 2, 3, 24)).astype("float32"), rng.random(24).astype("float32")
+    model = models.whitened_cnn((kernel, bias))
+    first = model.get_layer("whitening")
+    assert not first.trainable and model.layers[0] is first
+    np.testing.assert_array_equal(first.get_weights()[0], kernel)
+    np.testing.assert_array_equal(first.get_weights()[1], bias)
+    assert model.count_params() == 1_975_096
+    assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 24 * 13 + 2 * 2 * (64 + 256 + 256)
+    assert model.output_shape == (None, 10)
+    assert model.get_layer(index=-3).output.shape[1:] == (256,)  # global max pooling over the 3x3 map

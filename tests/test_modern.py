@@ -110,3 +110,74 @@ def test_check_ablation_prediction_compares_with_the_histories(capsys):
         checks.check_ablation_prediction({"val_accuracy": "down", "gap": "larger"}, with_it, without, "x")
     with pytest.raises(checks.CheckFailed, match="two keys"):
         checks.check_ablation_prediction("lower", with_it, without, "x")
+
+
+def test_train_pipeline_is_reproducible_and_new_every_epoch():
+    x, y = _images(96), np.eye(10, dtype=np.float32)[np.arange(96) % 10]
+
+    def two_epochs(seed):
+        batches = modern.train_pipeline(x, y, batch_size=32, seed=seed)
+        return [np.concatenate([b[0].numpy() for b in batches]) for _ in range(2)]
+
+    first, again, other = two_epochs(7), two_epochs(7), two_epochs(8)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))  # same seed: the same images, epoch by epoch
+    assert not np.array_equal(first[0], first[1])  # a new shuffle and new flips and shifts each epoch
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_shift_moves_content_and_mirrors_the_border():
+    x = _images(2)
+    moved = modern.shift(x, 1, -2)
+    assert moved.shape == x.shape
+    np.testing.assert_array_equal(moved[:, 1:, :-2], x[:, :-1, 2:])  # content moved down 1, left 2
+    np.testing.assert_array_equal(moved[:, 0], np.concatenate([x[:, 1, 2:], x[:, 1, -2:-4:-1]], axis=1))
+    np.testing.assert_array_equal(modern.shift(x, 0, 0), x)
+
+
+def test_predict_tta_with_translate_averages_six_views():
+    inputs = keras.Input((4, 4, 1))
+    model = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Flatten()(inputs)[:, :3] * 5.0))
+    x = np.random.default_rng(1).random((5, 4, 4, 1)).astype("float32")
+    views = [x, modern.shift(x, -1, -1), modern.shift(x, 1, 1)]
+    views += [v[:, :, ::-1] for v in views]
+    expected = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
+    np.testing.assert_allclose(modern.predict_tta(model, x, translate=1), expected, atol=1e-6)
+    np.testing.assert_allclose(modern.predict_tta(model, x, flip=False), model.predict(x, verbose=0), atol=1e-6)
+
+
+def test_patch_whitening_gives_uncorrelated_unit_variance_channels():
+    rng = np.random.default_rng(0)
+    base = rng.random((400, 32, 32, 1))  # correlated colours and neighbouring pixels, like photos
+    x = np.clip(0.6 * base + 0.4 * np.roll(base, 1, axis=2) + 0.05 * rng.random((400, 32, 32, 3)), 0, 1)
+    kernel, bias = modern.patch_whitening((255 * x).astype(np.uint8), eps=0.0)
+    assert kernel.shape == (2, 2, 3, 24) and bias.shape == (24,)
+    np.testing.assert_allclose(kernel[..., 12:], -kernel[..., :12])  # each direction twice, + and -
+    conv = keras.layers.Conv2D(24, 2)
+    conv.build((None, 32, 32, 3))
+    conv.set_weights([kernel, bias])
+    out = conv(np.round(255 * x).astype("float32")[:200] / 255).numpy().reshape(-1, 24)[:, :12]
+    np.testing.assert_allclose(out.mean(axis=0), 0, atol=0.05)
+    np.testing.assert_allclose(np.cov(out, rowvar=False), np.eye(12), atol=0.1)
+
+
+def test_lr_range_test_raises_the_rate_and_stops_when_the_loss_explodes():
+    rng = np.random.default_rng(0)
+    x, labels = rng.random((256, 8)).astype("float32"), rng.integers(0, 2, 256)
+    y = np.eye(2, dtype="float32")[labels]
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=1e-3), loss="categorical_crossentropy")
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(32)
+    lrs, losses = modern.lr_range_test(model, batches, start=1e-3, stop=1e4, steps=80)
+    assert lrs[0] == pytest.approx(1e-3) and np.all(np.diff(lrs) > 0)
+    assert len(lrs) == len(losses) < 80  # stopped early: at 1e4 the loss explodes
+    assert not np.isfinite(losses[-1]) or losses[-1] > 4 * losses.min()
+
+
+def test_suggest_lr_is_a_tenth_of_the_lowest_smoothed_loss():
+    lrs = np.logspace(-5, 0, 51)
+    losses = (np.log10(lrs) + 2) ** 2 + 1  # lowest at 1e-2
+    assert modern.suggest_lr(lrs, losses, beta=0.0) == pytest.approx(1e-3)
+    assert 1e-3 < modern.suggest_lr(lrs, losses) < 3e-3  # the smoothed curve lags: its lowest point comes later
