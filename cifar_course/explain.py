@@ -56,6 +56,8 @@ def grad_cam(
     """
     images = _check_images(model, images)
     layer_name = layer_name or _conv_layer_names(model)[-1]
+    if len(images) == 0:  # no images (e.g. a model with no mistakes to explain): no maps
+        return np.zeros(images.shape[:3], dtype=np.float32)
     probe = _probe(model, [layer_name])  # images -> {layer_name: its output, SCORES: class scores}
     with tf.GradientTape() as tape:
         outputs = probe(images, training=False)

@@ -161,6 +161,12 @@ def test_grad_cam_of_a_blank_image_is_zeros_not_nan(models):
     _assert_heat_maps(explain.grad_cam(models["sequential"], blank), 1)
 
 
+def test_grad_cam_of_no_images_is_no_maps(models):
+    # a model with no mistakes on the shown images leaves nothing to explain: (0, 32, 32), not an error deep in TF
+    maps = explain.grad_cam(models["sequential"], np.zeros((0, 32, 32, 3), np.float32))
+    assert maps.shape == (0, 32, 32) and maps.dtype == np.float32
+
+
 @pytest.mark.parametrize("kind", ["sequential", "functional"])
 def test_grad_cam_under_mixed_bfloat16(models, bfloat16, kind):
     model = _variant(kind, models["sequential"].get_weights(), output_dtype="float32")  # as the course's models
