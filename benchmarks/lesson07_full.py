@@ -1,11 +1,17 @@
-"""Lesson 07's final model (step 6) alone, full profile: training time, images/s and test accuracy.
+"""Lesson 07's final model alone, full profile: training time, images/s, test accuracy, and the speed of the models
+it is compared with, all in one run on one machine.
 
-The notebook's whole full-profile run also trains steps 0-4 and an exercise; this script times only the final model,
-as the lesson trains it: the same data split, pipeline, model (cc.models.modern_cnn), schedule and optimizer (keep
-the two in step when either changes).
+The notebook's whole full-profile run also trains steps 0-9 and an exercise; this script trains only the final
+model (step 10) as the lesson does: the same split, pipeline, whitening, learning-rate range test, model
+(cc.models.whitened_cnn) and recipe (cc.modern.compile_final). Then it times one epoch each of lesson 04's M3 (its
+lesson's settings: float32, batch 32) and of the course's earlier final model (cc.models.modern_cnn, batch 256),
+so the ratios of training speed hold on any machine.
 
-    CIFAR_COURSE_DATA=/path/to/data python benchmarks/lesson07_full.py            # 2-core CPU: the lesson's target
-    python benchmarks/lesson07_full.py --epochs 2 --train-images 5000             # a short check
+    CIFAR_COURSE_DATA=/path/to/data python benchmarks/lesson07_full.py --json results/lesson07-final-model.json
+    python benchmarks/lesson07_full.py --epochs 1 --train-images 5000 --compare-epochs 0   # a short check
+
+The speed ratios compare the final model's median epoch with the last of --compare-epochs epochs of each other
+model (on --compare-images images): both traced and warm.
 """
 
 from __future__ import annotations
@@ -15,37 +21,57 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+RACE_IMAGES = 12_000  # the lesson's STEP_IMAGES (full): the range test runs on these, as in the lesson
+BATCH = 512  # the lesson's WIDE_BATCH_SIZE
 
-def build(widths=(16, 32, 64, 128), peak_lr: float = 0.004, weight_decay: float = 0.05, total_steps: int = 1000):
-    """The lesson's final model from cc.models, compiled as the lesson compiles it (AdamW, warm-up + cosine)."""
+
+def peak_from_range_test(x_race, y_race, steps: int = 40) -> float:
+    """The lesson's learning-rate range test (section 12), on the same images with the same seed."""
     import keras
 
     import cifar_course as cc
 
     cc.set_seeds(42)
-    model = cc.models.modern_cnn(10, widths=tuple(widths))
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            learning_rate=cc.modern.warmup_cosine(peak_lr, total_steps, warmup_fraction=0.2), weight_decay=weight_decay
-        ),
+    probe = cc.models.whitened_cnn(None, 10)
+    probe.compile(
+        optimizer=keras.optimizers.AdamW(learning_rate=1e-5, weight_decay=0.05),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
-        metrics=["accuracy"],
     )
-    return model
+    batches = cc.modern.train_pipeline(x_race, y_race, BATCH, augment=True, pad=2)
+    lrs, losses = cc.modern.lr_range_test(probe, batches, start=1e-5, stop=1.0, steps=steps)
+    return cc.modern.suggest_lr(lrs, losses)
+
+
+def images_per_second(build, x, y, batch_size: int, epochs: int, precision: str) -> dict:
+    """Train a model from ``build()`` for ``epochs`` on (x, y) under ``precision``; its measured speed."""
+    import keras
+
+    import cifar_course as cc
+
+    policy = cc.config.set_precision(precision)  # auto: mixed_bfloat16 on CPUs with bf16 instructions
+    cc.set_seeds(42)
+    model = build()
+    model.compile(  # lesson 04's optimizer and loss for both: the speed of a step hardly depends on them
+        optimizer=keras.optimizers.Adamax(learning_rate=0.001), loss="categorical_crossentropy", steps_per_execution=32
+    )
+    timer = cc.EpochTimer(len(x))
+    model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=2, callbacks=[timer])
+    speed = model.history.history["images_per_second"][-1]  # the last epoch: traced and warm, as in a long run
+    return {"name": model.name, "precision": policy, "batch": batch_size, "images_per_second": round(speed)}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=18)
-    parser.add_argument("--batch", type=int, default=256)
-    parser.add_argument("--widths", default="16,32,64,128", help="stem and the three blocks")
-    parser.add_argument("--peak-lr", type=float, default=0.004)
-    parser.add_argument("--weight-decay", type=float, default=0.05)
+    parser.add_argument("--epochs", type=int, default=10, help="the lesson's FINAL_EPOCHS (full)")
     parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
     parser.add_argument("--train-images", type=int, default=None, help="use only this many training images")
+    parser.add_argument("--peak-lr", type=float, default=None, help="skip the range test and use this peak")
+    parser.add_argument("--compare-epochs", type=int, default=2, help="epochs to time M3 and modern_cnn (0: skip)")
+    parser.add_argument("--compare-images", type=int, default=10_000, help="training images to time them on")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
 
@@ -62,13 +88,16 @@ def main(argv=None) -> int:
     x_val, x_test = cc.scale_pixels(x_val), cc.scale_pixels(data.x_test)
     y_train, y_val, y_test = (cc.one_hot(y, 10) for y in (y_int, y_val_int, data.y_test))
 
-    w = [int(v) for v in args.widths.split(",")]
-    steps = args.epochs * int(np.ceil(len(x_train) / args.batch))
-    model = build(w, args.peak_lr, args.weight_decay, steps)
-    batches = cc.modern.train_pipeline(x_train, y_train, args.batch, augment=True)
+    peak = args.peak_lr or peak_from_range_test(x_train[:RACE_IMAGES], y_train[:RACE_IMAGES])
+    whitening = cc.modern.patch_whitening(x_train)
+    steps = args.epochs * int(np.ceil(len(x_train) / BATCH))
+    cc.set_seeds(42)
+    model = cc.modern.compile_final(cc.models.whitened_cnn(whitening, 10), peak, steps)
+    batches = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2)
+    machine = cc.config.machine()
     print(
-        f"{model.count_params():,} parameters, {policy}, {len(x_train):,} training images, "
-        f"load average {os.getloadavg()[0]:.2f}",
+        f"{model.count_params():,} parameters, {policy}, peak lr {peak:.3g}, {len(x_train):,} training images, "
+        f"{machine}, load average {os.getloadavg()[0]:.2f}",
         flush=True,
     )
     start = time.perf_counter()
@@ -81,29 +110,47 @@ def main(argv=None) -> int:
         callbacks=[cc.EpochTimer(len(x_train))],
     )
     train_seconds = time.perf_counter() - start
-    plain = model.evaluate(x_test, y_test, batch_size=500, verbose=0)[1]
-    tta = float(np.mean(cc.modern.predict_with_flip(model, x_test).argmax(axis=1) == data.y_test))
+
+    def accuracy(**tta):
+        return round(float(np.mean(cc.modern.predict_tta(model, x_test, **tta).argmax(axis=1) == data.y_test)), 4)
+
     result = {
+        "model": model.name,
         "params": int(model.count_params()),
         "precision": policy,
+        "machine": machine,
         "epochs": args.epochs,
-        "batch": args.batch,
-        "widths": w,
+        "batch": BATCH,
+        "peak_lr": round(peak, 5),
+        "train_images": len(x_train),
         "train_seconds": round(train_seconds, 1),
         "minutes_per_epoch": round(train_seconds / 60 / args.epochs, 2),
         "images_per_second": [round(v) for v in history.history["images_per_second"]],
         "val_accuracy": [round(v, 4) for v in history.history["val_accuracy"]],
-        "test_accuracy_no_tta": round(float(plain), 4),
-        "test_accuracy": round(tta, 4),
+        "test_accuracy_no_tta": accuracy(flip=False),
+        "test_accuracy_flip_tta": accuracy(flip=True),
+        "test_accuracy": accuracy(flip=True, translate=1),
+        "tta": "flip+shift (6 views)",
         "load_average_end": round(os.getloadavg()[0], 2),
         "data": data.source,
     }
-    print(json.dumps(result))
-    print(f"{train_seconds / 60:.1f} min of training, {result['minutes_per_epoch']} min per epoch")
-    cc.print_accuracy("test", tta)
+    print(json.dumps(result), flush=True)  # the final model's figures, before the comparison runs
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    if args.compare_epochs:
+        x_few, y_few = cc.scale_pixels(x_train[: args.compare_images]), y_train[: args.compare_images]
+        result["compared"] = [
+            images_per_second(lambda: cc.models.m3(10), x_few, y_few, 32, args.compare_epochs, "float32"),
+            images_per_second(lambda: cc.models.modern_cnn(10), x_few, y_few, 256, args.compare_epochs, "auto"),
+        ]
+        final_speed = float(np.median(history.history["images_per_second"]))  # its typical epoch
+        for entry in result["compared"]:
+            entry["final_model_speed_ratio"] = round(final_speed / entry["images_per_second"], 2)
+        print(json.dumps(result["compared"]))
+    print(f"{train_seconds / 60:.1f} min of training, {result['minutes_per_epoch']} min per epoch")
+    cc.print_accuracy("test", result["test_accuracy"])
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
 
 

@@ -160,24 +160,29 @@ def modern_cnn(num_classes: int = 10, input_shape=(32, 32, 3), widths=(16, 32, 6
 
 
 def whitened_cnn(
-    whitening: tuple[np.ndarray, np.ndarray], num_classes: int = 10, input_shape=(32, 32, 3), widths=(64, 256, 256)
+    whitening: tuple[np.ndarray, np.ndarray] | None,
+    num_classes: int = 10,
+    input_shape=(32, 32, 3),
+    widths=(64, 256, 256),
 ) -> keras.Model:
     """Lesson 07's final model: a frozen 2x2 patch-whitening convolution, three wide pooling blocks, global max
-    pooling, Dense; ``whitening`` is (kernel, bias) from ``cc.modern.patch_whitening``. 1,971,328 parameters."""
-    kernel, bias = whitening
+    pooling, Dense; 1,975,096 parameters. ``whitening`` is (kernel, bias) from ``cc.modern.patch_whitening``;
+    None gives the same network with that first layer learned instead (to measure what whitening buys)."""
+    first = layers.Conv2D(24, 2, trainable=whitening is None, name="whitening" if whitening else "learned_2x2")
     model = keras.Sequential(
         [
             keras.Input(shape=input_shape),
-            layers.Conv2D(kernel.shape[-1], 2, trainable=False, name="whitening"),  # frozen: set below, not trained
+            first,  # 32x32x3 -> 31x31x24
             layers.ReLU(),
-            *[layer for width in widths for layer in pool_block(width)],
+            *[layer for width in widths for layer in pool_block(width)],  # 31 -> 15 -> 7 -> 3
             layers.GlobalMaxPooling2D(),
             layers.Dense(num_classes, use_bias=False),
             layers.Activation("softmax", dtype="float32"),  # float32 probabilities under bfloat16 too
         ],
-        name="whitened_cnn",
+        name="whitened_cnn" if whitening else "learned_2x2_cnn",
     )
-    model.get_layer("whitening").set_weights([kernel, bias])
+    if whitening is not None:
+        first.set_weights(list(whitening))
     return model
 
 

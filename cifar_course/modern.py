@@ -61,6 +61,21 @@ def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2
     )
 
 
+def compile_final(model, peak_lr: float, total_steps: int, weight_decay: float = 0.05, label_smoothing: float = 0.2):
+    """Lesson 07's recipe for its wide networks: AdamW (decoupled weight decay) on a warm-up + cosine schedule to
+    ``peak_lr``, cross-entropy with label smoothing; compiles ``model`` and returns it."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            learning_rate=warmup_cosine(peak_lr, total_steps, warmup_fraction=0.2), weight_decay=weight_decay
+        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def schedule_values(schedule, total_steps: int) -> np.ndarray:
     """The learning rate a schedule gives at every step 0..total_steps-1 (for plotting)."""
     return np.array([float(schedule(step)) for step in range(total_steps)])

@@ -211,3 +211,14 @@ def test_whitened_cnn_starts_with_a_frozen_whitening_layer():
     assert sum(int(np.prod(w.shape)) for w in model.non_trainable_weights) == 24 * 13 + 2 * 2 * (64 + 256 + 256)
     assert model.output_shape == (None, 10)
     assert model.get_layer(index=-3).output.shape[1:] == (256,)  # global max pooling over the 3x3 map
+
+
+def test_whitened_cnn_without_whitening_learns_its_first_layer():
+    model = models.whitened_cnn(None)
+    assert model.layers[0].trainable and model.name == "learned_2x2_cnn"
+    assert model.count_params() == 1_975_096  # the same network: only the first layer is trained, not set
+    assert len(model.trainable_weights) == len(models.whitened_cnn(models_whitening()).trainable_weights) + 2
+
+
+def models_whitening():
+    return np.ones((2, 2, 3, 24), "float32"), np.zeros(24, "float32")

@@ -181,3 +181,14 @@ def test_suggest_lr_is_a_tenth_of_the_lowest_smoothed_loss():
     losses = (np.log10(lrs) + 2) ** 2 + 1  # lowest at 1e-2
     assert modern.suggest_lr(lrs, losses, beta=0.0) == pytest.approx(1e-3)
     assert 1e-3 < modern.suggest_lr(lrs, losses) < 3e-3  # the smoothed curve lags: its lowest point comes later
+
+
+def test_compile_final_sets_adamw_the_schedule_and_label_smoothing():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    assert modern.compile_final(model, peak_lr=0.01, total_steps=100) is model
+    assert isinstance(model.optimizer, keras.optimizers.AdamW) and model.optimizer.weight_decay == 0.05
+    assert model.loss.get_config()["label_smoothing"] == 0.2
+    schedule = keras.optimizers.schedules.deserialize(model.optimizer.get_config()["learning_rate"])
+    rates = modern.schedule_values(schedule, 100)
+    assert rates.max() == pytest.approx(0.01, rel=0.02) and 18 <= rates.argmax() <= 22  # warm-up: the first 20%
+    assert rates[-1] < 0.001
