@@ -95,6 +95,7 @@ def lab(tmp_path):
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "IPYTHONDIR": str(tmp_path / "ipython"),
+        "CIFAR_COURSE_RUNS": str(tmp_path / "runs"),  # runs a lesson saves (lesson 08's M3) stay in the test's folder
     }
     env.setdefault("CIFAR_COURSE_OFFLINE", "1")  # never wait on a download from inside the browser test
     env.pop("MPLBACKEND", None)  # as for a student: figures show inline (the test harness sets Agg)
@@ -157,6 +158,17 @@ def _kernel_busy(lab) -> bool:
     return not kernels or any(k["execution_state"] != "idle" for k in kernels)
 
 
+def _wait_until_idle(page, lab, deadline: float, what: str) -> None:
+    """Idle, with no cell waiting ([*]), three polls in a row."""
+    page.wait_for_timeout(1000)
+    quiet = 0
+    while quiet < 3:
+        assert time.monotonic() < deadline, f"{what} did not finish in time"
+        waiting = page.locator(".jp-InputArea-prompt", has_text="*").count()
+        quiet = quiet + 1 if not waiting and not _kernel_busy(lab) else 0
+        time.sleep(0.5)
+
+
 def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsys):  # browser first: skip early
     sync_api, executable = browser
     artifacts = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
@@ -180,13 +192,7 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
                 assert time.monotonic() < deadline, "the kernel did not start"
                 time.sleep(0.5)
             _menu(page, "Run", "Run All Cells")
-            page.wait_for_timeout(1000)
-            quiet = 0
-            while quiet < 3:  # idle, with no cell waiting ([*]), three polls in a row
-                assert time.monotonic() < deadline, f"lesson 01 did not finish within {RUN_TIMEOUT_S} s"
-                waiting = page.locator(".jp-InputArea-prompt", has_text="*").count()
-                quiet = quiet + 1 if not waiting and not _kernel_busy(lab) else 0
-                time.sleep(0.5)
+            _wait_until_idle(page, lab, deadline, f"lesson 01 (within {RUN_TIMEOUT_S} s)")
             _menu(page, "File", "Save Notebook")
             page.wait_for_timeout(1500)
             images = page.locator(".jp-OutputArea-output img")
@@ -212,3 +218,72 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
     assert all(c["execution_count"] for c in code), "some cells did not run (see the screenshot)"
     assert any("image/png" in o.get("data", {}) for c in code for o in c["outputs"]), "no cell output an image"
     assert rendered and max(rendered) > 0, "no image rendered in the browser"
+
+
+def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_path, capsys):
+    """Lesson 08, section 6, as a student does it: run to the FileUpload button, upload a photo, run the next cells."""
+    from PIL import Image
+    from sklearn.datasets import load_sample_image
+
+    sync_api, executable = browser
+    lesson = "08_what_the_network_sees.ipynb"
+    photo = tmp_path / "my_photo.jpg"  # a real photograph (427x640), not named like the lesson's sample photos
+    Image.fromarray(load_sample_image("flower.jpg")).save(photo, quality=95)
+    cells = json.loads((lab["root"] / lesson).read_text())["cells"]
+    at = next(i for i, c in enumerate(cells) if "widgets.FileUpload(" in "".join(c["source"]))
+    reader = next(i for i, c in enumerate(cells) if i > at and "upload.value" in "".join(c["source"]))
+    artifacts = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
+    artifacts.mkdir(parents=True, exist_ok=True)
+    shot = artifacts / "lesson08-upload-jupyterlab.png"
+    started = time.monotonic()
+    deadline = started + 600
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        browser = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        dom_cells = page.locator(".jp-Notebook .jp-Cell")
+        try:
+            page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
+            dom_cells.first.wait_for(timeout=60_000)
+            while _kernel_busy(lab):
+                assert time.monotonic() < deadline, "the kernel did not start"
+                time.sleep(0.5)
+            dom_cells.nth(at + 1).locator(".jp-InputPrompt").click()  # the cell below the upload button
+            _menu(page, "Run", "Run All Above Selected Cell")
+            _wait_until_idle(page, lab, deadline, "lesson 08 up to the upload button")
+            button = dom_cells.nth(at).locator(".widget-upload")
+            with page.expect_file_chooser() as chooser:  # the widget's <input type=file> is never in the page
+                button.click()
+            chooser.value.set_files(photo)
+            sync_api.expect(button).to_contain_text("(1)", timeout=30_000)  # the widget holds one file
+            dom_cells.nth(reader).locator(".jp-InputPrompt").click()
+            for _ in range(2):  # the cell that reads upload.value, then the figure below it
+                _menu(page, "Run", "Run Selected Cell")
+            _wait_until_idle(page, lab, deadline, "the cells after the upload")
+            dom_cells.nth(reader + 1).scroll_into_view_if_needed()  # the screenshot shows the photo's figure
+            _menu(page, "File", "Save Notebook")
+            page.wait_for_timeout(1500)
+        finally:
+            page.screenshot(path=str(shot))
+            browser.close()
+    with capsys.disabled():
+        print(f"\nbrowser test: lesson 08 with an upload ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
+    saved = json.loads((lab["root"] / lesson).read_text())["cells"]
+    errors = [
+        f"cell {i} ({''.join(c['source'])[:60]!r}): {o.get('ename')}: {o.get('evalue')}"
+        for i, c in enumerate(saved)
+        for o in c.get("outputs", [])
+        if o["output_type"] == "error"
+    ]
+    assert not errors, "\n".join(errors)
+    printed = "".join("".join(o.get("text", "")) for o in saved[reader]["outputs"] if o["output_type"] == "stream")
+    assert re.search(r"^my_photo\.jpg: [\w ]+ \d+\.\d%, [\w ]+ \d+\.\d%, [\w ]+ \d+\.\d%$", printed, re.M), printed
+    assert "china.jpg" not in printed, "the lesson used its sample photos, not the upload"
+    assert all(c["execution_count"] for c in saved[: reader + 2] if c["cell_type"] == "code"), "a cell did not run"
+    assert any("image/png" in o.get("data", {}) for o in saved[reader + 1]["outputs"]), "no figure of the photo"
+    assert any((tmp_path / "runs").iterdir()), "lesson 08 saved no run in the test's runs folder"
