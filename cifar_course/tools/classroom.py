@@ -503,5 +503,6 @@ def grades(out: str | Path, csv_path: str | Path | None = None) -> list[GradeRow
             writer.writerow(header)
             writer.writerow(top)
             writer.writerows([[("" if cell == "-" else cell) for cell in line] for line in table])
-        say(f"Grades: {path} ({len(table)} students, {len(lessons)} lessons)")
+        n, k = len(table), len(lessons)
+        say(f"Grades: {path} ({n} student{'s' * (n != 1)}, {k} lesson{'s' * (k != 1)})")
     return rows
