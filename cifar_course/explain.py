@@ -16,6 +16,7 @@ import tensorflow as tf
 from keras import layers
 
 CONV_LAYERS = (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D)  # what counts as a convolution
+ACTIVATIONS = (layers.ReLU, layers.LeakyReLU, layers.ELU, layers.PReLU, layers.Activation)  # activation layers
 SCORES = "class scores"  # the key of the class scores in what _probe's models return
 
 
@@ -52,10 +53,12 @@ def grad_cam(
     only, while its probability also moves when other classes do. A model that outputs logits is used as it is.
     Under mixed_bfloat16 the gradients and maps are computed in float32; the maps are always float32.
     ``class_index``: None (each image's predicted class), one int for all images, or one int per image.
-    A single image (H, W, C) counts as a batch of one.
+    A single image (H, W, C) counts as a batch of one. A convolution without an activation of its own (the course's
+    models put BatchNormalization and a ReLU or LeakyReLU layer after it) is read after that activation: Grad-CAM
+    weighs the rectified maps, while raw sums can be negative everywhere and leave an empty map.
     """
     images = _check_images(model, images)
-    layer_name = layer_name or _conv_layer_names(model)[-1]
+    layer_name = _rectified(model, layer_name or _conv_layer_names(model)[-1])
     if len(images) == 0:  # no images (e.g. a model with no mistakes to explain): no maps
         return np.zeros(images.shape[:3], dtype=np.float32)
     probe = _probe(model, [layer_name])  # images -> {layer_name: its output, SCORES: class scores}
@@ -153,6 +156,30 @@ def _conv_layer_names(model: keras.Model) -> list[str]:
             "pass a CNN, or name a layer with (h, w, channels) outputs as layer_name=..."
         )
     return names
+
+
+def _flat_layers(model: keras.Model) -> list[keras.Layer]:
+    """The model's layers in order, nested models opened."""
+    return [
+        inner
+        for layer in model.layers
+        for inner in (_flat_layers(layer) if isinstance(layer, keras.Model) else [layer])
+    ]
+
+
+def _rectified(model: keras.Model, name: str) -> str:
+    """The layer Grad-CAM reads for layer ``name``: after a convolution with a linear output, the activation layer
+    that follows it (BatchNormalization in between allowed); any other layer as it is."""
+    flat = _flat_layers(model)
+    at = next((i for i, layer in enumerate(flat) if layer.name == name), None)
+    if at is None or not isinstance(flat[at], CONV_LAYERS) or flat[at].get_config()["activation"] != "linear":
+        return name  # unknown names are reported by _probe
+    for layer in flat[at + 1 :]:
+        if isinstance(layer, ACTIVATIONS) and not _is_softmax(layer):
+            return layer.name
+        if not isinstance(layer, layers.BatchNormalization):
+            break
+    return name
 
 
 def _check_images(model: keras.Model, images: np.ndarray) -> np.ndarray:

@@ -161,6 +161,30 @@ def test_grad_cam_of_a_blank_image_is_zeros_not_nan(models):
     _assert_heat_maps(explain.grad_cam(models["sequential"], blank), 1)
 
 
+def test_grad_cam_reads_a_linear_convolution_after_its_activation():
+    # as in M3 (Conv2D, then LeakyReLU) and lesson 07 (Conv2D -> BatchNormalization -> ReLU): the maps Grad-CAM
+    # weighs are the rectified ones; the raw convolution's weighted sum can be negative everywhere (an empty map)
+    keras.utils.set_random_seed(3)
+    stack = [
+        keras.Input((32, 32, 3)),
+        layers.Conv2D(8, 3, padding="same", name="conv_a"),
+        layers.LeakyReLU(0.1, name="act_a"),
+        layers.Conv2D(8, 3, padding="same", name="conv_b"),
+        layers.BatchNormalization(name="bn_b"),
+        layers.ReLU(name="act_b"),
+        layers.GlobalAveragePooling2D(),
+        layers.Dense(2, activation="softmax"),
+    ]
+    model = keras.Sequential(stack)
+    images = _positives()
+    np.testing.assert_allclose(explain.grad_cam(model, images), explain.grad_cam(model, images, layer_name="act_b"))
+    np.testing.assert_allclose(
+        explain.grad_cam(model, images, layer_name="conv_a"), explain.grad_cam(model, images, layer_name="act_a")
+    )
+    bn_maps = explain.grad_cam(model, images, layer_name="bn_b")  # not a convolution: read as it is, before the ReLU
+    assert not np.allclose(bn_maps, explain.grad_cam(model, images, layer_name="act_b"))
+
+
 def test_grad_cam_of_no_images_is_no_maps(models):
     # a model with no mistakes on the shown images leaves nothing to explain: (0, 32, 32), not an error deep in TF
     maps = explain.grad_cam(models["sequential"], np.zeros((0, 32, 32, 3), np.float32))
