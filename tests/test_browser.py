@@ -8,6 +8,7 @@ deselect with ``-m "not browser"``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -158,6 +159,30 @@ def _kernel_busy(lab) -> bool:
     return not kernels or any(k["execution_state"] != "idle" for k in kernels)
 
 
+@contextlib.contextmanager
+def _chromium_page(sync_api, executable: str):
+    """A fresh headless Chromium with a profile of its own, and its page; closed afterwards."""
+    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=executable,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 1000},
+        )
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def _artifact(name: str) -> Path:
+    """Where a screenshot goes: $CIFAR_COURSE_ARTIFACTS, else <tmp>/cifar-course-artifacts."""
+    folder = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
+
+
 def _wait_until_idle(page, lab, deadline: float, what: str) -> None:
     """Idle, with no cell waiting ([*]), three polls in a row."""
     page.wait_for_timeout(1000)
@@ -171,19 +196,9 @@ def _wait_until_idle(page, lab, deadline: float, what: str) -> None:
 
 def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsys):  # browser first: skip early
     sync_api, executable = browser
-    artifacts = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
-    artifacts.mkdir(parents=True, exist_ok=True)
-    shot = artifacts / "lesson01-jupyterlab.png"
+    shot = _artifact("lesson01-jupyterlab.png")
     started = time.monotonic()
-    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        browser = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=executable,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        page = browser.pages[0] if browser.pages else browser.new_page()
+    with _chromium_page(sync_api, executable) as page:
         try:
             page.goto(f"{lab['base']}/lab/tree/{LESSON}?reset&token={lab['token']}")
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
@@ -203,7 +218,6 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
                 images.nth(rendered.index(max(rendered))).scroll_into_view_if_needed()
         finally:
             page.screenshot(path=str(shot))
-            browser.close()
     with capsys.disabled():
         print(f"\nbrowser test: lesson 01 ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
     saved = json.loads((lab["root"] / LESSON).read_text())
@@ -232,20 +246,10 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
     cells = json.loads((lab["root"] / lesson).read_text())["cells"]
     at = next(i for i, c in enumerate(cells) if "widgets.FileUpload(" in "".join(c["source"]))
     reader = next(i for i, c in enumerate(cells) if i > at and "upload.value" in "".join(c["source"]))
-    artifacts = Path(os.environ.get("CIFAR_COURSE_ARTIFACTS") or Path(tempfile.gettempdir()) / "cifar-course-artifacts")
-    artifacts.mkdir(parents=True, exist_ok=True)
-    shot = artifacts / "lesson08-upload-jupyterlab.png"
+    shot = _artifact("lesson08-upload-jupyterlab.png")
     started = time.monotonic()
     deadline = started + 600
-    with sync_api.sync_playwright() as pw, tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        browser = pw.chromium.launch_persistent_context(
-            profile,
-            executable_path=executable,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-        )
-        page = browser.pages[0] if browser.pages else browser.new_page()
+    with _chromium_page(sync_api, executable) as page:
         dom_cells = page.locator(".jp-Notebook .jp-Cell")
         try:
             page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
@@ -270,7 +274,6 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
             page.wait_for_timeout(1500)
         finally:
             page.screenshot(path=str(shot))
-            browser.close()
     with capsys.disabled():
         print(f"\nbrowser test: lesson 08 with an upload ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
     saved = json.loads((lab["root"] / lesson).read_text())["cells"]
