@@ -22,13 +22,7 @@ SCORES = "class scores"  # the key of the class scores in what _probe's models r
 
 def conv_layers(model: keras.Model) -> list[str]:
     """The names of the model's 2-D convolution layers, input to output, nested models opened."""
-    names = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            names += conv_layers(layer)
-        elif isinstance(layer, CONV_LAYERS):
-            names.append(layer.name)
-    return names
+    return [layer.name for layer in _flat_layers(model) if isinstance(layer, CONV_LAYERS)]
 
 
 def feature_maps(model: keras.Model, image: np.ndarray, layer_names: list[str] | None = None) -> dict[str, np.ndarray]:
