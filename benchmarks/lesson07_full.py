@@ -1,14 +1,15 @@
 """Lesson 07's final model alone, full profile: training time, images/s, test accuracy, and the speed of the models
 it is compared with, all in one run on one machine.
 
-The notebook's whole full-profile run also trains steps 0-9 and an exercise; this script trains only the final
-model (step 10) as the lesson does: the same split, pipeline, whitening, learning-rate range test, model
-(cc.models.whitened_cnn) and recipe (cc.modern.compile_final). Then it times one epoch each of lesson 04's M3 (its
-lesson's settings: float32, batch 32) and of the course's earlier final model (cc.models.modern_cnn, batch 256),
-so the ratios of training speed hold on any machine.
+The notebook's whole full-profile run also trains steps 0-10 and an exercise; this script trains only the final
+model (step 11) as the lesson does: the same split, pipeline, whitening, model (cc.models.airbench_cnn) and recipe
+(cc.modern.compile_airbench, peak 0.75 at batch 512). Then it times lesson 04's M3 (its lesson's settings: float32,
+batch 32) and the course's two earlier final models (cc.models.modern_cnn, batch 256, and cc.models.whitened_cnn,
+batch 512), so the ratios of training speed hold on any machine.
 
     CIFAR_COURSE_DATA=/path/to/data python benchmarks/lesson07_full.py --json results/lesson07-final-model.json
     python benchmarks/lesson07_full.py --epochs 1 --train-images 5000 --compare-epochs 0   # a short check
+    ONEDNN_MAX_CPU_ISA=AVX2 python benchmarks/lesson07_full.py ...   # as on a CPU without bfloat16 (float32)
 
 The speed ratios compare the final model's median epoch with the last of --compare-epochs epochs of each other
 model (on --compare-images images): both traced and warm.
@@ -25,25 +26,8 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-RACE_IMAGES = 12_000  # the lesson's STEP_IMAGES (full): the range test runs on these, as in the lesson
-BATCH = 512  # the lesson's WIDE_BATCH_SIZE
-
-
-def peak_from_range_test(x_race, y_race, steps: int = 40) -> float:
-    """The lesson's learning-rate range test (section 12), on the same images with the same seed."""
-    import keras
-
-    import cifar_course as cc
-
-    cc.set_seeds(42)
-    probe = cc.models.whitened_cnn(None, 10)
-    probe.compile(
-        optimizer=keras.optimizers.AdamW(learning_rate=1e-5, weight_decay=0.05),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=0.2),
-    )
-    batches = cc.modern.train_pipeline(x_race, y_race, BATCH, augment=True, pad=2)
-    lrs, losses = cc.modern.lr_range_test(probe, batches, start=1e-5, stop=1.0, steps=steps)
-    return cc.modern.suggest_lr(lrs, losses)
+BATCH = 512  # the lesson's FINAL_BATCH_SIZE
+PEAK_LR = 1.5 * BATCH / 1024  # the lesson's FINAL_PEAK_LR: airbench's 1.5 per 1024 images, scaled linearly
 
 
 def images_per_second(build, x, y, batch_size: int, epochs: int, precision: str) -> dict:
@@ -66,11 +50,11 @@ def images_per_second(build, x, y, batch_size: int, epochs: int, precision: str)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=10, help="the lesson's FINAL_EPOCHS (full)")
+    parser.add_argument("--epochs", type=int, default=8, help="the lesson's FINAL_EPOCHS (full)")
     parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
     parser.add_argument("--train-images", type=int, default=None, help="use only this many training images")
-    parser.add_argument("--peak-lr", type=float, default=None, help="skip the range test and use this peak")
-    parser.add_argument("--compare-epochs", type=int, default=2, help="epochs to time M3 and modern_cnn (0: skip)")
+    parser.add_argument("--peak-lr", type=float, default=PEAK_LR, help="the peak learning rate (the lesson's: 0.75)")
+    parser.add_argument("--compare-epochs", type=int, default=2, help="epochs to time the other models (0: skip)")
     parser.add_argument("--compare-images", type=int, default=10_000, help="training images to time them on")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
@@ -88,11 +72,11 @@ def main(argv=None) -> int:
     x_val, x_test = cc.scale_pixels(x_val), cc.scale_pixels(data.x_test)
     y_train, y_val, y_test = (cc.one_hot(y, 10) for y in (y_int, y_val_int, data.y_test))
 
-    peak = args.peak_lr or peak_from_range_test(x_train[:RACE_IMAGES], y_train[:RACE_IMAGES])
+    peak = args.peak_lr
     whitening = cc.modern.patch_whitening(x_train)
     steps = args.epochs * int(np.ceil(len(x_train) / BATCH))
     cc.set_seeds(42)
-    model = cc.modern.compile_final(cc.models.whitened_cnn(whitening, 10), peak, steps)
+    model = cc.modern.compile_airbench(cc.models.airbench_cnn(whitening, 10), peak, steps)
     batches = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2)
     machine = cc.config.machine()
     print(
@@ -119,6 +103,8 @@ def main(argv=None) -> int:
         "params": int(model.count_params()),
         "precision": policy,
         "machine": machine,
+        "cpu_has_bf16": cc.config.cpu_has_bf16(),
+        "isa_limit": cc.config.isa_limit() or None,
         "epochs": args.epochs,
         "batch": BATCH,
         "peak_lr": round(peak, 5),
@@ -142,6 +128,9 @@ def main(argv=None) -> int:
         result["compared"] = [
             images_per_second(lambda: cc.models.m3(10), x_few, y_few, 32, args.compare_epochs, "float32"),
             images_per_second(lambda: cc.models.modern_cnn(10), x_few, y_few, 256, args.compare_epochs, "auto"),
+            images_per_second(
+                lambda: cc.models.whitened_cnn(whitening, 10), x_few, y_few, 512, args.compare_epochs, "auto"
+            ),
         ]
         final_speed = float(np.median(history.history["images_per_second"]))  # its typical epoch
         for entry in result["compared"]:

@@ -178,6 +178,7 @@ def machine() -> str:
         f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
         + (f", {model}" if model else "")
         + f", {'with' if cpu_has_bf16() else 'no'} bfloat16 instructions"
+        + (f" (oneDNN limited to {isa_limit()} by ONEDNN_MAX_CPU_ISA)" if isa_limit() else "")
     )
 
 
@@ -190,8 +191,19 @@ def cpu_model() -> str:
         return platform.processor()
 
 
+# oneDNN instruction sets without bfloat16 arithmetic: with ONEDNN_MAX_CPU_ISA=AVX2, a CPU runs as most laptops do
+ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
+
+
+def isa_limit() -> str:
+    """The instruction set oneDNN (TensorFlow's CPU kernels) is limited to by $ONEDNN_MAX_CPU_ISA, or ""."""
+    return os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+
+
 def cpu_has_bf16() -> bool:
-    """True when this CPU has native bfloat16 instructions (Linux flags avx512_bf16 or amx_bf16)."""
+    """True when this CPU has native bfloat16 instructions (Linux flags avx512_bf16 or amx_bf16) that oneDNN may use."""
+    if isa_limit() in ISAS_WITHOUT_BF16:
+        return False
     try:
         with open("/proc/cpuinfo") as f:
             flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])

@@ -1,4 +1,4 @@
-"""Every model the course teaches, defined once: R1, R3, R4, M1, M2, M3, M4 (VGG16 base and head), lesson 07's CNN.
+"""Every model the course teaches, defined once: R1, R3, R4, M1, M2, M3, M4 (VGG16 base and head), lesson 07's CNNs.
 
 Each lesson builds its model cell by cell first, then checks it against this file with ``assert_same``, so the
 two cannot drift; later lessons, benchmarks and tests build their models from here.
@@ -184,6 +184,62 @@ def whitened_cnn(
     if whitening is not None:
         first.set_weights(list(whitening))
     return model
+
+
+def identity_init(model: keras.Model) -> keras.Model:
+    """Start every 3x3 convolution as an identity on its first input channels (the rest stays random)."""
+    for layer in model.layers:
+        if isinstance(layer, layers.Conv2D) and layer.trainable and layer.kernel_size == (3, 3):
+            kernel = layer.get_weights()[0]  # (3, 3, in, out)
+            for channel in range(min(kernel.shape[2], kernel.shape[3])):
+                kernel[..., channel] = 0.0
+                kernel[1, 1, channel, channel] = 1.0  # output channel i starts as a copy of input channel i
+            layer.set_weights([kernel])
+    return model
+
+
+def torch_uniform() -> keras.initializers.Initializer:
+    """PyTorch's default initializer for convolutions and dense layers: uniform within ±1/sqrt(inputs)."""
+    return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
+
+
+def airbench_block(filters: int) -> list:
+    """airbench's block: conv -> 2x2 max-pool -> BN -> GELU -> conv -> BN -> GELU, BN with a shift only and fast
+    statistics (momentum 0.4)."""
+
+    def conv():
+        return layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=torch_uniform())
+
+    def norm():
+        return layers.BatchNormalization(momentum=0.4, epsilon=1e-5, scale=False)
+
+    return [conv(), layers.MaxPooling2D(2), norm(), layers.Activation("gelu"), conv(), norm(), layers.Activation("gelu")]
+
+
+def airbench_cnn(
+    whitening: tuple[np.ndarray, np.ndarray],
+    num_classes: int = 10,
+    input_shape=(32, 32, 3),
+    widths=(64, 256, 256),
+) -> keras.Model:
+    """Lesson 07's final model, after Keller Jordan's airbench: whitened_cnn's layout with GELU, shift-only batch norm
+    with fast statistics, identity-initialized convolutions and outputs scaled by 1/9; 1,973,944 parameters."""
+    first = layers.Conv2D(24, 2, trainable=False, name="whitening")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            first,  # 32x32x3 -> 31x31x24, frozen
+            layers.Activation("gelu"),
+            *[layer for width in widths for layer in airbench_block(width)],  # 31 -> 15 -> 7 -> 3
+            layers.GlobalMaxPooling2D(),
+            layers.Dense(num_classes, use_bias=False, kernel_initializer=torch_uniform()),
+            layers.Rescaling(1 / 9),  # smaller outputs: a softer softmax early in training
+            layers.Activation("softmax", dtype="float32"),  # float32 probabilities under bfloat16 too
+        ],
+        name="airbench_cnn",
+    )
+    first.set_weights(list(whitening))
+    return identity_init(model)
 
 
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
