@@ -213,7 +213,15 @@ def airbench_block(filters: int) -> list:
     def norm():
         return layers.BatchNormalization(momentum=0.4, epsilon=1e-5, scale=False)
 
-    return [conv(), layers.MaxPooling2D(2), norm(), layers.Activation("gelu"), conv(), norm(), layers.Activation("gelu")]
+    return [
+        conv(),
+        layers.MaxPooling2D(2),
+        norm(),
+        layers.Activation("gelu"),
+        conv(),
+        norm(),
+        layers.Activation("gelu"),
+    ]
 
 
 def airbench_cnn(

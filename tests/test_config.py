@@ -148,8 +148,19 @@ def test_the_retracing_warning_about_keras_own_step_is_dropped_and_others_kept()
 
 
 def test_machine_names_the_cpu_and_whether_it_has_bfloat16_instructions(monkeypatch):
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
     monkeypatch.setattr(config, "cpu_model", lambda: "Test CPU 9000")
     monkeypatch.setattr(config, "cpu_has_bf16", lambda: True)
     assert config.machine().endswith(", Test CPU 9000, with bfloat16 instructions")
     monkeypatch.setattr(config, "cpu_has_bf16", lambda: False)
     assert config.machine().endswith(", no bfloat16 instructions")
+
+
+def test_a_oneDNN_limit_without_bf16_counts_as_a_cpu_without_it(monkeypatch, restore_policy):
+    monkeypatch.setattr(config, "cpu_model", lambda: "Test CPU 9000")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")  # as on most laptops: TensorFlow's kernels use AVX2 at most
+    assert config.isa_limit() == "AVX2" and not config.cpu_has_bf16()
+    assert config.set_precision("auto") == "float32"
+    assert config.machine().endswith("no bfloat16 instructions (oneDNN limited to AVX2 by ONEDNN_MAX_CPU_ISA)")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # a limit that keeps bf16: the CPU decides again
+    assert config.isa_limit() == "AVX512_CORE_AMX" and "oneDNN limited to AVX512_CORE_AMX" in config.machine()

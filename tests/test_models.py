@@ -220,5 +220,28 @@ def test_whitened_cnn_without_whitening_learns_its_first_layer():
     assert len(model.trainable_weights) == len(models.whitened_cnn(models_whitening()).trainable_weights) + 2
 
 
+def test_airbench_cnn_is_whitened_cnn_with_shift_only_batch_norm_and_identity_convolutions():
+    rng = np.random.default_rng(0)
+    kernel, bias = rng.random((2, 2, 3, 24)).astype("float32"), rng.random(24).astype("float32")
+    model = models.airbench_cnn((kernel, bias))
+    first = model.get_layer("whitening")
+    assert not first.trainable and model.layers[0] is first
+    np.testing.assert_array_equal(first.get_weights()[0], kernel)
+    assert model.count_params() == 1_973_944 == models.whitened_cnn((kernel, bias)).count_params() - 2 * 576
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) == 6 and all(not n.scale and n.momentum == 0.4 for n in norms)
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D) and layer.trainable]
+    assert [c.filters for c in convs] == [64, 64, 256, 256, 256, 256]
+    for conv in convs:  # output channel i starts as a copy of input channel i, for as many as both have
+        k = conv.get_weights()[0]
+        n = min(k.shape[2], k.shape[3])
+        np.testing.assert_array_equal(k[:, :, :, :n].sum(axis=(0, 1)), np.eye(k.shape[2], n))
+        if n < k.shape[3]:  # wider than its input: the other filters stay random
+            assert np.abs(k[:, :, :, n:]).sum() > 0
+    assert model.output_shape == (None, 10)
+    x = rng.random((4, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0).sum(axis=1), 1.0, rtol=1e-5)
+
+
 def models_whitening():
     return np.ones((2, 2, 3, 24), "float32"), np.zeros(24, "float32")
