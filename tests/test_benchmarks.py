@@ -57,14 +57,16 @@ def test_lesson05_timing_reports_times_and_never_accuracies(tmp_path):
 
 
 def test_lesson07_full_uses_the_lessons_model_and_recipe():
-    import numpy as np
-
-    import cifar_course as cc
+    import re
 
     source = (BENCHMARKS / "lesson07_full.py").read_text()
-    assert "cc.models.whitened_cnn(" in source and "cc.modern.compile_final(" in source
+    assert "cc.models.airbench_cnn(" in source and "cc.modern.compile_airbench(" in source
     assert "layers." not in source  # the benchmark defines no layer of its own: it trains the course's model
-    rng = np.random.default_rng(0)
-    images, labels = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 64)
-    peak = load("lesson07_full").peak_from_range_test(images, cc.one_hot(labels, 10), steps=3)
-    assert 1e-6 <= peak <= 0.1  # a tenth of one of the rates tried, 1e-5 .. 1
+    cells = json.loads((BENCHMARKS.parent / "notebooks" / "07_modern_cnn.ipynb").read_text())["cells"]
+    lesson = "\n".join("".join(cell["source"]) for cell in cells)
+    module = load("lesson07_full")  # the same batch, peak and epochs as the lesson's final model
+    assert f"WIDE_BATCH_SIZE = {module.BATCH}" in lesson
+    assert "AIR_PEAK_LR = 1.5 * WIDE_BATCH_SIZE / 1024" in lesson and module.PEAK_LR == 1.5 * module.BATCH / 1024
+    lesson_epochs = re.search(r"FINAL_EPOCHS = profile\.pick\(full=(\d+)", lesson).group(1)
+    benchmark_epochs = re.search(r'"--epochs", type=int, default=(\d+)', source).group(1)
+    assert lesson_epochs == benchmark_epochs
