@@ -123,9 +123,12 @@ def shift(images, dy: int, dx: int):
     return padded[:, pad - dy : pad - dy + h, pad - dx : pad - dx + w]
 
 
-def predict_tta(model, x, flip: bool = True, translate: int = 0, batch_size: int = 500) -> np.ndarray:
+def predict_tta(
+    model, x, flip: bool = True, translate: int = 0, batch_size: int = 500, per_view: bool = False
+) -> np.ndarray:
     """Test-time augmentation: the mean probabilities over the image, its mirror image (``flip``) and, with
-    ``translate=1``, both moved one pixel up-left and down-right (6 views in all)."""
+    ``translate=1``, both moved one pixel up-left and down-right (6 views in all). ``per_view=True`` returns every
+    view's probabilities instead, shape (views, images, classes), the image as it is first."""
     from scipy.special import softmax
 
     def probs(images):
@@ -134,7 +137,8 @@ def predict_tta(model, x, flip: bool = True, translate: int = 0, batch_size: int
 
     views = [x] + [shift(x, d, d) for d in (-translate, translate) if translate]
     views += [v[:, :, ::-1] for v in views] if flip else []
-    return np.mean([probs(v) for v in views], axis=0)
+    by_view = np.stack([probs(v) for v in views])
+    return by_view if per_view else by_view.mean(axis=0)
 
 
 def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.ndarray, np.ndarray]:

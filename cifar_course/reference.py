@@ -70,8 +70,17 @@ COURSE_MODELS = [
         "measured_jpeg_test": None,
         "measured_seconds": None,
     },
-    {  # lesson 07's final model
+    {  # lesson 07's final model from 2026-12-04 to 2026-12-05 (runs saved then)
         "model": "whitened_cnn",
+        "lesson": "07",
+        "epochs": None,
+        "reported_test": None,
+        "reported_val": None,
+        "measured_jpeg_test": None,
+        "measured_seconds": None,
+    },
+    {  # lesson 07's final model
+        "model": "airbench_cnn",
         "lesson": "07",
         "epochs": None,
         "reported_test": None,

@@ -143,10 +143,13 @@ def test_comparison_table_adds_lesson_07_after_the_references(tmp_path):
     _run(tmp_path, "a_04", test_accuracy=0.60)
     _run(tmp_path, "f_07", lesson="07", model="step2_augment", test_accuracy=0.70)  # a step, not the final model
     _run(tmp_path, "g_07", lesson="07", model="modern_cnn", test_accuracy=0.85, params=293_882)
-    _run(tmp_path, "h_07", lesson="07", model="whitened_cnn", test_accuracy=0.90, params=1_975_096)
+    _run(tmp_path, "h_07", lesson="07", model="whitened_cnn", test_accuracy=0.87, params=1_975_096)
+    _run(tmp_path, "i_07", lesson="07", model="airbench_cnn", test_accuracy=0.89, params=1_973_944)
     comparison = evaluation.comparison_table(cc.list_runs(tmp_path), profile="quick")
-    assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4", "modern_cnn", "whitened_cnn"]
-    assert comparison.loc["whitened_cnn", "this course"] == 0.90
+    assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4", "modern_cnn", "whitened_cnn", "airbench_cnn"]
+    assert comparison.loc["whitened_cnn", "this course"] == 0.87
+    assert comparison.loc["airbench_cnn", "this course"] == 0.89
+    assert comparison.loc["airbench_cnn", "params"] == 1_973_944
     assert comparison.loc["modern_cnn", "this course"] == 0.85
     assert comparison.loc["modern_cnn", "params"] == 293_882
     assert comparison.loc["modern_cnn", "lesson"] == "07"

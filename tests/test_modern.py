@@ -143,6 +143,10 @@ def test_predict_tta_with_translate_averages_six_views():
     expected = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
     np.testing.assert_allclose(modern.predict_tta(model, x, translate=1), expected, atol=1e-6)
     np.testing.assert_allclose(modern.predict_tta(model, x, flip=False), model.predict(x, verbose=0), atol=1e-6)
+    by_view = modern.predict_tta(model, x, translate=1, per_view=True)
+    assert by_view.shape == (6, 5, 3)
+    np.testing.assert_allclose(by_view[0], model.predict(x, verbose=0), atol=1e-6)  # the image as it is, first
+    np.testing.assert_allclose(by_view.mean(axis=0), expected, atol=1e-6)
 
 
 def test_patch_whitening_gives_uncorrelated_unit_variance_channels():
