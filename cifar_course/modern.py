@@ -1,14 +1,17 @@
-"""Lesson 07's training helpers: augmenting pipeline, schedules, LR range test, patch whitening, TTA."""
+"""Lesson 07's training helpers: augmenting pipeline, schedules, LR range test, patch whitening, TTA, airbench's
+optimizer and weight averaging."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 
-def flip_and_crop(images, pad: int = 4, seed=None):
+def flip_and_crop(images, pad: int = 4, seed=None, flip=None):
     """Randomly flip a batch left-right and shift each image by up to ``pad`` pixels (reflect-pad, random crop).
 
     ``seed``: an integer or two for TensorFlow's stateless random ops (the same seed, the same batch), or None.
+    ``flip``: one boolean per image, which images to mirror, instead of flipping a coin for each.
     """
     import tensorflow as tf
 
@@ -19,8 +22,8 @@ def flip_and_crop(images, pad: int = 4, seed=None):
     elif isinstance(seed, int):
         seed = [seed, 0]
     flip_seed, dy_seed, dx_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    flip = tf.random.stateless_uniform([n, 1, 1, 1], flip_seed) < 0.5
-    images = tf.where(flip, tf.reverse(images, axis=[2]), images)
+    flip = tf.random.stateless_uniform([n], flip_seed) < 0.5 if flip is None else tf.convert_to_tensor(flip)
+    images = tf.where(flip[:, None, None, None], tf.reverse(images, axis=[2]), images)
     if pad == 0:
         return images
     padded = tf.pad(images, [[0, 0], [pad, pad], [pad, pad], [0, 0]], mode="REFLECT")
@@ -32,29 +35,42 @@ def flip_and_crop(images, pad: int = 4, seed=None):
     return tf.gather(images, cols, axis=2, batch_dims=1)
 
 
-def train_pipeline(x, y, batch_size: int, augment: bool = True, seed: int = 42, pad: int = 4):
+def train_pipeline(
+    x, y, batch_size: int, augment: bool = True, seed: int = 42, pad: int = 4, alternate_flips: bool = False
+):
     """A tf.data pipeline over uint8 images: shuffle each epoch, batch, augment (flip + shift), scale to [0, 1].
 
     Reproducible: the shuffle and every batch's augmentation follow ``seed``, and differ from epoch to epoch.
+    ``alternate_flips=True``: airbench's flips. The first epoch mirrors a random half of the images, and every later
+    epoch mirrors exactly the images the epoch before did not, so each pair of epochs shows every image both ways.
     """
     import tensorflow as tf
 
-    def prepare(batch, batch_seed):
-        images, labels = batch
+    def prepare(batch, batch_seed, odd_epoch):
+        images, labels, mirrored_first = batch
         if augment:
-            images = flip_and_crop(images, pad=pad, seed=batch_seed)
+            flip = tf.math.logical_xor(mirrored_first, odd_epoch) if alternate_flips else None
+            images = flip_and_crop(images, pad=pad, seed=batch_seed, flip=flip)
         return tf.cast(images, tf.float32) / 255.0, labels
 
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+    mirrored_first = np.random.default_rng(seed).random(len(x)) < 0.5  # the first epoch's flips (alternate_flips)
+    ds = tf.data.Dataset.from_tensor_slices((x, y, mirrored_first))
+    ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)  # two per batch
     batches = tf.data.Dataset.zip((ds.batch(batch_size), seeds))
-    return batches.map(prepare, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    epochs_begun = tf.Variable(0, dtype=tf.int64, trainable=False)  # the pipeline counts its passes (epochs)
+
+    def one_epoch(_):
+        odd_epoch = epochs_begun.assign_add(1) % 2 == 0  # 1 after the first epoch's addition: even
+        return batches.map(lambda batch, batch_seed: prepare(batch, batch_seed, odd_epoch), tf.data.AUTOTUNE)
+
+    n_batches = int(np.ceil(len(x) / batch_size))  # flat_map hides the count, which Keras needs
+    epoch = tf.data.Dataset.range(1).flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(n_batches))
+    return epoch.prefetch(tf.data.AUTOTUNE)
 
 
 def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2):
     """Keras's CosineDecay: linear warm-up from 0 to ``peak_lr``, then a cosine down to 0 at ``total_steps``."""
-    import keras
-
     warmup = max(1, int(round(total_steps * warmup_fraction)))
     return keras.optimizers.schedules.CosineDecay(
         0.0, max(1, total_steps - warmup), alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup
@@ -64,8 +80,6 @@ def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2
 def compile_final(model, peak_lr: float, total_steps: int, weight_decay: float = 0.05, label_smoothing: float = 0.2):
     """Lesson 07's recipe for its wide networks: AdamW (decoupled weight decay) on a warm-up + cosine schedule to
     ``peak_lr``, cross-entropy with label smoothing; compiles ``model`` and returns it."""
-    import keras
-
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=warmup_cosine(peak_lr, total_steps, warmup_fraction=0.2), weight_decay=weight_decay
@@ -80,21 +94,25 @@ def compile_airbench(
     model,
     peak_lr: float,
     total_steps: int,
+    bias_scale: float = 64.0,
+    triangular: bool = True,
     momentum: float = 0.85,
     weight_decay: float = 0.0089,
     label_smoothing: float = 0.2,
 ):
-    """airbench's recipe in Keras: SGD with Nesterov momentum on a warm-up (23% of the steps) + cosine schedule to
-    ``peak_lr``, decoupled weight decay, cross-entropy with label smoothing; compiles ``model`` and returns it.
+    """airbench's recipe in Keras: SGD with Nesterov momentum, batch normalization's shifts learning ``bias_scale``
+    times faster (``BiasScaledSGD``), airbench's ``Triangular`` schedule to ``peak_lr`` (``triangular=False``: a
+    warm-up over 23% of the steps + cosine to 0), decoupled weight decay, cross-entropy with label smoothing;
+    compiles ``model`` and returns it.
 
     airbench (for batch 1024) uses a peak of 1.5 on the mean loss and a decay of 0.002 per step that PyTorch passes
     through the momentum, which multiplies it by 1/(1 - 0.85); Keras applies ``weight_decay`` x learning rate
-    directly, so 0.002 / 0.15 / 1.5 = 0.0089 is the same decay."""
-    import keras
-
+    directly, so 0.002 / 0.15 / 1.5 = 0.0089 is the same decay. The shifts' decay is not scaled, as in airbench."""
+    schedule = Triangular(peak_lr, total_steps) if triangular else warmup_cosine(peak_lr, total_steps, 0.23)
     model.compile(
-        optimizer=keras.optimizers.SGD(
-            learning_rate=warmup_cosine(peak_lr, total_steps, warmup_fraction=0.23),
+        optimizer=BiasScaledSGD(
+            bias_scale=bias_scale,
+            learning_rate=schedule,
             momentum=momentum,
             nesterov=True,
             weight_decay=weight_decay,
@@ -103,6 +121,68 @@ def compile_airbench(
         metrics=["accuracy"],
     )
     return model
+
+
+@keras.saving.register_keras_serializable(package="cifar_course")
+class Triangular(keras.optimizers.schedules.LearningRateSchedule):
+    """airbench's schedule: a straight line from ``start`` x ``peak_lr`` up to ``peak_lr`` over the first
+    ``warmup_fraction`` of the steps, then a straight line down to ``end`` x ``peak_lr`` at the last step."""
+
+    def __init__(self, peak_lr, total_steps, warmup_fraction=0.23, start=0.2, end=0.07):
+        self.peak_lr, self.total_steps, self.warmup_fraction = peak_lr, total_steps, warmup_fraction
+        self.start, self.end = start, end
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32")
+        warmup = max(1, int(self.total_steps * self.warmup_fraction))
+        up = self.start + (1 - self.start) * step / warmup
+        down = 1 - (1 - self.end) * (step - warmup) / max(1, self.total_steps - warmup)
+        return self.peak_lr * keras.ops.where(step < warmup, up, down)
+
+    def get_config(self):
+        return dict(vars(self))
+
+
+@keras.saving.register_keras_serializable(package="cifar_course")
+class BiasScaledSGD(keras.optimizers.SGD):
+    """Keras's SGD with a learning rate ``bias_scale`` times larger for batch normalization's shifts (β)."""
+
+    def __init__(self, bias_scale: float = 64.0, **kwargs):
+        super().__init__(**kwargs)
+        self.bias_scale = bias_scale
+
+    def build(self, variables):
+        super().build(variables)
+        self._shifts = {self._get_variable_index(v) for v in variables if v.path.endswith("/beta")}
+
+    def update_step(self, gradient, variable, learning_rate):
+        if self._get_variable_index(variable) in self._shifts:
+            learning_rate = learning_rate * self.bias_scale
+        super().update_step(gradient, variable, learning_rate)
+
+    def get_config(self):
+        return {**super().get_config(), "bias_scale": self.bias_scale}
+
+
+class Lookahead(keras.callbacks.Callback):
+    """airbench's weight averaging: every ``every`` steps, move an average of all weights (batch normalization's
+    statistics too) towards the weights and restart training from the average. The average follows the weights
+    fully at first and ever more slowly (momentum ``decay`` x (step / total_steps)³), and the model ends on it."""
+
+    def __init__(self, total_steps: int, every: int = 5, decay: float = 0.95**5):
+        super().__init__()
+        self.total_steps, self.every, self.decay = total_steps, every, decay
+
+    def on_train_begin(self, logs=None):
+        self.average = self.model.get_weights()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations)
+        if step % self.every == 0 or step == self.total_steps:  # the last step too: the model ends on the average
+            momentum = self.decay * min(1.0, step / self.total_steps) ** 3
+            weights = self.model.get_weights()
+            self.average = [a + (1 - momentum) * (w - a) for a, w in zip(self.average, weights)]
+            self.model.set_weights(self.average)
 
 
 def schedule_values(schedule, total_steps: int) -> np.ndarray:

@@ -196,3 +196,90 @@ def test_compile_final_sets_adamw_the_schedule_and_label_smoothing():
     rates = modern.schedule_values(schedule, 100)
     assert rates.max() == pytest.approx(0.01, rel=0.02) and 18 <= rates.argmax() <= 22  # warm-up: the first 20%
     assert rates[-1] < 0.001
+
+
+def test_triangular_rises_from_a_fifth_to_the_peak_then_falls_to_seven_percent():
+    schedule = modern.Triangular(1.5, 100)
+    rates = modern.schedule_values(schedule, 101)
+    assert rates[0] == pytest.approx(0.3)  # 0.2 x peak
+    assert rates.argmax() == 23 and rates.max() == pytest.approx(1.5)  # 23% of the steps
+    assert rates[100] == pytest.approx(0.105)  # 0.07 x peak at the last step
+    assert np.all(np.diff(rates[:24]) > 0) and np.all(np.diff(rates[23:]) < 0)  # straight up, straight down
+    again = keras.optimizers.schedules.deserialize(keras.optimizers.schedules.serialize(schedule))
+    np.testing.assert_allclose(modern.schedule_values(again, 101), rates)
+
+
+def _bn_model():
+    keras.utils.set_random_seed(0)
+    return keras.Sequential(
+        [
+            keras.Input((6, 6, 3)),
+            keras.layers.Conv2D(4, 3, use_bias=False),
+            keras.layers.BatchNormalization(scale=False),
+            keras.layers.GlobalMaxPooling2D(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+
+
+def _one_step_changes(optimizer):
+    model = _bn_model()
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+    before = [w.copy() for w in model.get_weights()]
+    x = np.random.default_rng(1).normal(size=(8, 6, 6, 3)).astype("float32")
+    model.train_on_batch(x, np.eye(2, dtype="float32")[np.arange(8) % 2])
+    names = [v.path.split("/")[-1] for v in model.weights]
+    return {n: np.abs(a - b).sum() for n, a, b in zip(names, model.get_weights(), before) if n in ("kernel", "beta")}, model
+
+
+def test_bias_scaled_sgd_moves_only_the_batch_norm_shifts_faster(tmp_path):
+    plain, _ = _one_step_changes(keras.optimizers.SGD(0.01))
+    scaled, model = _one_step_changes(modern.BiasScaledSGD(bias_scale=64.0, learning_rate=0.01))
+    assert scaled["beta"] == pytest.approx(64 * plain["beta"], rel=1e-3) and plain["beta"] > 0
+    assert scaled["kernel"] == pytest.approx(plain["kernel"], rel=1e-5)  # the first step: same gradients
+    model.save(tmp_path / "m.keras")  # a saved run loads back with its optimizer
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert isinstance(loaded.optimizer, modern.BiasScaledSGD) and loaded.optimizer.bias_scale == 64.0
+
+
+def _fit(callbacks, steps: int = 10):
+    model = _bn_model()
+    model.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), loss="categorical_crossentropy")
+    x = np.random.default_rng(2).normal(size=(40, 6, 6, 3)).astype("float32")
+    y = np.eye(2, dtype="float32")[(x[:, :3, :, 0].mean(axis=(1, 2)) > 0).astype(int)]
+    start = model.get_weights()
+    model.fit(x, y, batch_size=4, epochs=steps // 10, shuffle=False, verbose=0, callbacks=callbacks)
+    return start, model.get_weights()
+
+
+def test_lookahead_with_no_momentum_changes_nothing_and_with_momentum_holds_the_weights_back():
+    start, plain = _fit([])
+    _, no_momentum = _fit([modern.Lookahead(total_steps=10, every=2, decay=0.0)])
+    for a, b in zip(plain, no_momentum):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    lookahead = modern.Lookahead(total_steps=10, every=2, decay=1.0)
+    _, averaged = _fit([lookahead])
+    moved = sum(np.abs(w - s).sum() for w, s in zip(averaged, start))
+    assert 0 < moved < sum(np.abs(w - s).sum() for w, s in zip(plain, start))
+    for a, w in zip(lookahead.average, averaged):  # the model ends on the average
+        np.testing.assert_array_equal(a, w)
+
+
+def test_alternate_flips_mirror_each_image_in_every_other_epoch():
+    x, y = _images(40), np.eye(40, dtype=np.float32)  # label = the image's index
+    batches = modern.train_pipeline(x, y, batch_size=16, pad=0, alternate_flips=True)
+
+    def mirrored_in_one_epoch():
+        flags = {}
+        for images, labels in batches:
+            for image, label in zip(images.numpy(), labels.numpy().argmax(axis=1)):
+                mirror = np.allclose(image, x[label][:, ::-1] / 255.0)
+                assert mirror or np.allclose(image, x[label] / 255.0)
+                flags[int(label)] = mirror
+        return np.array([flags[i] for i in range(40)])
+
+    first, second, third = (mirrored_in_one_epoch() for _ in range(3))
+    assert 8 < first.sum() < 32  # a random half, about
+    assert np.array_equal(second, ~first) and np.array_equal(third, first)
+    assert len(list(batches)) == 3  # Keras knows the number of batches (it is hidden behind flat_map otherwise)
+    assert int(batches.cardinality()) == 3
