@@ -224,9 +224,9 @@ def predict_tta(
 def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.ndarray, np.ndarray]:
     """Kernel and bias of a frozen 2x2 convolution that whitens image patches (PCA of all 2x2x3 patches).
 
-    Each of the 12 principal directions becomes two filters (+ and -), scaled by 1/sqrt(eigenvalue), so every output
-    channel has unit variance and the channels are uncorrelated; the bias subtracts the mean patch. Uses the first
-    ``sample`` images (uint8 or scaled to [0, 1]).
+    Each of the 12 principal directions, strongest first, becomes two filters (+ and -), scaled by
+    1/sqrt(eigenvalue + eps), so the channels are uncorrelated with unit variance (less for the weakest directions,
+    which ``eps`` damps); the bias subtracts the mean patch. Uses the first ``sample`` images (uint8 or in [0, 1]).
     """
     images = np.asarray(images)[:sample]
     x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
@@ -234,6 +234,7 @@ def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.n
     patches = patches.transpose(0, 1, 2, 4, 5, 3).reshape(-1, 12)  # as a Conv2D kernel (2, 2, 3) reads them
     mean = patches.mean(axis=0)
     eigenvalues, eigenvectors = np.linalg.eigh(np.cov(patches - mean, rowvar=False))
+    eigenvalues, eigenvectors = eigenvalues[::-1], eigenvectors[:, ::-1]  # eigh sorts them weakest first
     filters = eigenvectors / np.sqrt(eigenvalues + eps)  # (12, 12), one filter per column
     filters = np.concatenate([filters, -filters], axis=1)  # (12, 24)
     return filters.reshape(2, 2, 3, 24).astype(np.float32), (-mean @ filters).astype(np.float32)

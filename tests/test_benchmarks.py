@@ -61,11 +61,17 @@ def test_lesson07_full_uses_the_lessons_model_and_recipe():
 
     source = (BENCHMARKS / "lesson07_full.py").read_text()
     assert "cc.models.airbench_cnn(" in source and "cc.modern.compile_airbench(" in source
+    for ingredient in ("alternate_flips=True", "cc.modern.Lookahead("):  # step 13's, in the lesson and here
+        assert ingredient in source
     assert "layers." not in source  # the benchmark defines no layer of its own: it trains the course's model
     cells = json.loads((BENCHMARKS.parent / "notebooks" / "07_modern_cnn.ipynb").read_text())["cells"]
     lesson = "\n".join("".join(cell["source"]) for cell in cells)
     module = load("lesson07_full")  # the same batch, peak and epochs as the lesson's final model
     assert f"WIDE_BATCH_SIZE = {module.BATCH}" in lesson
+    final_cell = next(
+        "".join(c["source"]) for c in cells if "final_model = cc.modern.compile_airbench(" in "".join(c["source"])
+    )
+    assert "alternate_flips=True" in final_cell and "cc.modern.Lookahead(final_steps)" in final_cell
     assert "AIR_PEAK_LR = 1.5 * WIDE_BATCH_SIZE / 1024" in lesson and module.PEAK_LR == 1.5 * module.BATCH / 1024
     lesson_epochs = re.search(r"FINAL_EPOCHS = profile\.pick\(full=(\d+)", lesson).group(1)
     benchmark_epochs = re.search(r'"--epochs", type=int, default=(\d+)', source).group(1)

@@ -229,7 +229,7 @@ def test_airbench_cnn_is_whitened_cnn_with_shift_only_batch_norm_and_identity_co
     np.testing.assert_array_equal(first.get_weights()[0], kernel)
     assert model.count_params() == 1_973_944 == models.whitened_cnn((kernel, bias)).count_params() - 2 * 576
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-    assert len(norms) == 6 and all(not n.scale and n.momentum == 0.4 for n in norms)
+    assert len(norms) == 6 and all(not n.scale and n.momentum == 0.6 for n in norms)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D) and layer.trainable]
     assert [c.filters for c in convs] == [64, 64, 256, 256, 256, 256]
     for conv in convs:  # output channel i starts as a copy of input channel i, for as many as both have

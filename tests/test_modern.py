@@ -162,6 +162,10 @@ def test_patch_whitening_gives_uncorrelated_unit_variance_channels():
     out = conv(np.round(255 * x).astype("float32")[:200] / 255).numpy().reshape(-1, 24)[:, :12]
     np.testing.assert_allclose(out.mean(axis=0), 0, atol=0.05)
     np.testing.assert_allclose(np.cov(out, rowvar=False), np.eye(12), atol=0.1)
+    damped, _ = modern.patch_whitening((255 * x).astype(np.uint8), eps=0.01)  # eps damps the weak directions most
+    conv.set_weights([damped, bias])
+    variances = conv(np.round(255 * x).astype("float32")[:200] / 255).numpy().reshape(-1, 24)[:, :12].var(axis=0)
+    assert variances[0] > 0.9 and np.all(np.diff(variances) < 0.01)  # strongest direction first, then weaker
 
 
 def test_lr_range_test_raises_the_rate_and_stops_when_the_loss_explodes():
