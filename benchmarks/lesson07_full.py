@@ -57,6 +57,13 @@ def main(argv=None) -> int:
     parser.add_argument("--peak-lr", type=float, default=PEAK_LR, help="the peak learning rate (the lesson's: 0.75)")
     parser.add_argument("--compare-epochs", type=int, default=2, help="epochs to time the other models (0: skip)")
     parser.add_argument("--compare-images", type=int, default=10_000, help="training images to time them on")
+    parser.add_argument(
+        "--recipe",
+        choices=["step13", "step11", "step10"],
+        default="step13",
+        help="step13 (the final model's, default); step11: without lookahead, triangular schedule and alternating "
+        "flips; step10: without the shifts' 64x learning rate too (for the accuracy-against-time curve)",
+    )
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--save", help="also save the trained model to this .keras file (never over an existing one)")
     args = parser.parse_args(argv)
@@ -80,8 +87,12 @@ def main(argv=None) -> int:
     whitening = cc.modern.patch_whitening(x_train)
     steps = args.epochs * int(np.ceil(len(x_train) / BATCH))
     cc.set_seeds(42)
-    model = cc.modern.compile_airbench(cc.models.airbench_cnn(whitening, 10), peak, steps)
-    batches = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2, alternate_flips=True)
+    final = args.recipe == "step13"
+    bias_scale = 1.0 if args.recipe == "step10" else 64.0
+    model = cc.models.airbench_cnn(whitening, 10)
+    model = cc.modern.compile_airbench(model, peak, steps, bias_scale=bias_scale, triangular=final)
+    batches = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2, alternate_flips=final)
+    callbacks = [cc.EpochTimer(len(x_train))] + ([cc.modern.Lookahead(steps)] if final else [])
     machine = cc.config.machine()
     print(
         f"{model.count_params():,} parameters, {policy}, peak lr {peak:.3g}, {len(x_train):,} training images, "
@@ -95,7 +106,7 @@ def main(argv=None) -> int:
         validation_data=(x_val, y_val),
         shuffle=False,  # the tf.data pipeline shuffles, as in the lesson
         verbose=2,
-        callbacks=[cc.EpochTimer(len(x_train)), cc.modern.Lookahead(steps)],
+        callbacks=callbacks,
     )
     train_seconds = time.perf_counter() - start
     if args.save:
@@ -111,6 +122,7 @@ def main(argv=None) -> int:
         "machine": machine,
         "cpu_has_bf16": cc.config.cpu_has_bf16(),
         "isa_limit": cc.config.isa_limit() or None,
+        "recipe": args.recipe,
         "epochs": args.epochs,
         "batch": BATCH,
         "peak_lr": round(peak, 5),

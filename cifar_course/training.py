@@ -224,6 +224,8 @@ def load_model(run: Path, best: bool = False) -> keras.Model:
     path = Path(run) / ("best.keras" if best else "model.keras")
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: train the model in its lesson first.")
+    from . import modern  # noqa: F401 (registers the course's optimizer and schedule, which saved runs name)
+
     try:
         return keras.models.load_model(path, safe_mode=True)
     except ValueError as err:

@@ -61,7 +61,7 @@ def test_lesson07_full_uses_the_lessons_model_and_recipe():
 
     source = (BENCHMARKS / "lesson07_full.py").read_text()
     assert "cc.models.airbench_cnn(" in source and "cc.modern.compile_airbench(" in source
-    for ingredient in ("alternate_flips=True", "cc.modern.Lookahead("):  # step 13's, in the lesson and here
+    for ingredient in ('default="step13"', "alternate_flips=final", "cc.modern.Lookahead("):  # step 13's recipe
         assert ingredient in source
     assert "layers." not in source  # the benchmark defines no layer of its own: it trains the course's model
     cells = json.loads((BENCHMARKS.parent / "notebooks" / "07_modern_cnn.ipynb").read_text())["cells"]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -233,7 +236,9 @@ def _one_step_changes(optimizer):
     x = np.random.default_rng(1).normal(size=(8, 6, 6, 3)).astype("float32")
     model.train_on_batch(x, np.eye(2, dtype="float32")[np.arange(8) % 2])
     names = [v.path.split("/")[-1] for v in model.weights]
-    return {n: np.abs(a - b).sum() for n, a, b in zip(names, model.get_weights(), before) if n in ("kernel", "beta")}, model
+    return {
+        n: np.abs(a - b).sum() for n, a, b in zip(names, model.get_weights(), before) if n in ("kernel", "beta")
+    }, model
 
 
 def test_bias_scaled_sgd_moves_only_the_batch_norm_shifts_faster(tmp_path):
@@ -244,6 +249,22 @@ def test_bias_scaled_sgd_moves_only_the_batch_norm_shifts_faster(tmp_path):
     model.save(tmp_path / "m.keras")  # a saved run loads back with its optimizer
     loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=True)
     assert isinstance(loaded.optimizer, modern.BiasScaledSGD) and loaded.optimizer.bias_scale == 64.0
+
+
+def test_a_saved_airbench_run_loads_in_a_fresh_kernel(tmp_path):
+    """Lessons 06 and 08 load lesson 07's model in a kernel that never imported cc.modern."""
+    model = _bn_model()
+    modern.compile_airbench(model, peak_lr=0.1, total_steps=10)
+    (tmp_path / "run").mkdir()
+    model.save(tmp_path / "run" / "model.keras")
+    code = (
+        "import sys, cifar_course as cc; m = cc.load_model(sys.argv[1]); "
+        "o = m.optimizer; print(type(o).__name__, type(o._learning_rate).__name__, "
+        "'cifar_course.modern' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-3:] == ["BiasScaledSGD", "Triangular", "True"]
 
 
 def _fit(callbacks, steps: int = 10):
