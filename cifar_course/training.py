@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -234,4 +235,11 @@ def load_model(run: Path, best: bool = False) -> keras.Model:
         raise ValueError(
             f"{path} is damaged or not a Keras model ({str(err)[:200]}). "
             "Train the model again in its lesson (was a save interrupted?)."
+        ) from err
+    except TypeError as err:  # Keras cannot find a class the file names
+        found = re.search(r"Could not locate class '([^']+)'", str(err))
+        raise ValueError(
+            f"{path} names {found.group(1) if found else 'a class'}, which this Python session does not define: it "
+            "was saved with code that is not here (a newer course, or a class from your own notebook). Define or "
+            "import that class before loading, or train the model again in its lesson."
         ) from err

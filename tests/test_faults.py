@@ -377,6 +377,17 @@ def test_damaged_model_file_is_a_clear_error(tmp_path):
         cc.load_model(tmp_path, best=True)
 
 
+def test_model_naming_an_unknown_class_is_a_clear_error(tmp_path):
+    """A run saved with code this copy of the course lacks (a newer version, a student's own layer)."""
+
+    class StudentsDense(keras.layers.Dense):  # not registered: Keras cannot find it again when loading
+        pass
+
+    keras.Sequential([keras.Input((4,)), StudentsDense(2)]).save(tmp_path / "model.keras")
+    with pytest.raises(ValueError, match="model.keras names StudentsDense, which this Python session does not define"):
+        cc.load_model(tmp_path)
+
+
 UNSAFE = {
     r"allow_pickle\s*=\s*True": "np.load(allow_pickle=True) runs code from the file",
     r"safe_mode\s*=\s*False": "Keras safe mode off runs code from the file",
