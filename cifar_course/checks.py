@@ -480,6 +480,12 @@ def check_early_stopping(answer, values, patience: int, mode: str = "min") -> No
     stop = None if stop is None else _whole_number(stop, "stop_epoch")
     values = list(values)
     want_stop, want_best = _early_stopping_replay(values, patience, mode)
+    if want_stop is not None and want_stop == len(values) and stop in (None, want_stop) and best == want_best:
+        return _ok(
+            f"with patience={patience}, the rule fires after epoch {want_stop}, the last epoch that was run: "
+            f"stopping there and running to the end are the same thing, so {want_stop} and None are both right. "
+            f"Training keeps the weights of epoch {want_best}."
+        )
     count_from_1 = " Epochs count from 1, as Keras prints them."
     if best != want_best:
         better = "lowest" if mode == "min" else "highest"
@@ -605,6 +611,42 @@ def check_ablation_prediction(prediction, with_it, without_it, ingredient: str, 
     )
 
 
+def _not_counts(matrix: np.ndarray) -> bool:
+    """True when a matrix holds anything but whole numbers (fractions, NaN, text, ...)."""
+    if matrix.dtype.kind in "iu":
+        return False
+    if matrix.dtype.kind != "f":
+        return True
+    return not (np.all(np.isfinite(matrix)) and np.array_equal(matrix, np.round(matrix)))
+
+
+def _fractions_hint(matrix: np.ndarray, n_images: int) -> str:
+    """What is wrong with a confusion matrix that does not hold whole-number counts, and how to get counts."""
+    how = "sklearn's confusion_matrix(y_true, y_pred) counts them when you leave out normalize="
+    if matrix.dtype.kind != "f" or not np.all(np.isfinite(matrix)):
+        what = "NaN or infinite values" if matrix.dtype.kind == "f" else f"{matrix.dtype} values"
+        return f"the matrix holds {what}, not counts of images: {how}."
+    normalised = None
+    if matrix.sum() > 0:
+        for axis, line in ((1, "row"), (0, "column")):
+            sums = matrix.sum(axis=axis)
+            if np.allclose(sums[sums > 0], 1, atol=1e-3):
+                normalised = f"every {line} adds up to 1"
+                break
+        if normalised is None and np.isclose(matrix.sum(), 1, atol=1e-3):
+            normalised = "all the cells add up to 1"
+    if normalised:
+        return (
+            f"the matrix holds fractions ({normalised}: a normalised matrix), but the exercise asks for counts: "
+            f"how many images fall in each cell, whole numbers that add up to {n_images}, one per image. {how} "
+            "(normalize='true' divides every row by its total)."
+        )
+    return (
+        f"some cells are not whole numbers (the cells add up to {matrix.sum():.4g}): a confusion matrix counts "
+        f"images, so every cell is a whole number and they add up to {n_images}. {how}."
+    )
+
+
 def check_confusion_matrix(matrix, y_true, y_pred, num_classes: int) -> None:
     """A confusion matrix of counts: row = actual class, column = predicted class."""
     if not _answered(matrix, "my_matrix"):
@@ -621,7 +663,9 @@ def check_confusion_matrix(matrix, y_true, y_pred, num_classes: int) -> None:
         return _ok(f"{int(expected.sum())} images counted, actual classes in rows, predictions in columns.")
     if np.array_equal(mine, expected.T):
         raise CheckFailed("rows and columns are swapped: rows are the actual classes, columns the predicted ones.")
-    if int(mine.sum()) != int(expected.sum()):
+    if _not_counts(mine):
+        raise CheckFailed(_fractions_hint(mine, int(expected.sum())))
+    if mine.sum() != expected.sum():
         raise CheckFailed(f"the counts add up to {int(mine.sum())}, expected {int(expected.sum())} (one per image).")
     raise CheckFailed("some cells are wrong: add 1 at [actual, predicted] for every image.")
 

@@ -302,7 +302,7 @@ def comparison_table(runs: list[dict], profile: str | None = None, dataset: str 
         ):
             latest[key] = r
     rows = []
-    for ref in REFERENCE + COURSE_MODELS:
+    for ref in REFERENCE + [m for m in COURSE_MODELS if m["model"] in latest]:  # lesson 07's only with a run
         mine = latest.get(ref["model"], {})
         seconds = (mine.get("train_seconds") or 0) + (mine.get("feature_seconds") or 0) if mine else None
         rows.append(
@@ -319,4 +319,5 @@ def comparison_table(runs: list[dict], profile: str | None = None, dataset: str 
                 "tutorial (reported)": ref["reported_test"] or ref["reported_val"],
             }
         )
-    return pd.DataFrame(rows).set_index("model").astype({"this course": float})  # NaN where no run compares
+    whole = {c: "Int64" for c in ("params", "epochs", "reference epochs", "reference seconds")}  # 122,570 not 122570.0
+    return pd.DataFrame(rows).set_index("model").astype({"this course": float, **whole})  # NaN where no run compares

@@ -40,6 +40,14 @@ def show_images(
     return fig
 
 
+def _epoch_axis(ax, n_epochs: int) -> None:
+    """Label the x axis "epoch" with whole-number ticks only; a single epoch gets a one-epoch-wide axis around it."""
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # min_n_ticks=1: no 0.945, 0.96, ...
+    if n_epochs <= 1:
+        ax.set_xlim(0.5, 1.5)
+
+
 def plot_history(history, title: str = ""):
     """Accuracy and loss curves, training against validation."""
     hist = getattr(history, "history", history)
@@ -49,8 +57,7 @@ def plot_history(history, title: str = ""):
         ax.plot(epochs, hist[key], "o-", label="training")
         if f"val_{key}" in hist:
             ax.plot(epochs, hist[f"val_{key}"], "o-", label="validation")
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _epoch_axis(ax, len(epochs))
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
         ax.legend()
@@ -59,18 +66,35 @@ def plot_history(history, title: str = ""):
     return fig
 
 
+def _series_styles(n: int) -> list[dict]:
+    """Colours and line styles for ``n`` curves, no two colours alike (tab10, tab20's light shades, then turbo)."""
+    if n <= 10:
+        return [{"color": plt.get_cmap("tab10")(i), "linestyle": "-"} for i in range(n)]
+    if n <= 20:
+        tab20 = plt.get_cmap("tab20")  # even entries are tab10's colours, odd ones their lighter shades
+        return [{"color": tab20(2 * i), "linestyle": "-"} for i in range(10)] + [
+            {"color": tab20(2 * i + 1), "linestyle": "--"} for i in range(n - 10)
+        ]
+    return [{"color": plt.get_cmap("turbo")(i / (n - 1)), "linestyle": ("-", "--", ":")[i % 3]} for i in range(n)]
+
+
 def compare_histories(histories: dict, key: str = "val_accuracy", title: str = ""):
-    """One curve per run for one metric (e.g. validation accuracy of M1, M2, M3)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, history in histories.items():
-        hist = getattr(history, "history", history)
-        ax.plot(np.arange(1, len(hist[key]) + 1), hist[key], "o-", label=name)
-    ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    """One curve per run for one metric (e.g. validation accuracy of M1, M2, M3); past 6 the legend goes outside."""
+    many = len(histories) > 6
+    fig, ax = plt.subplots(figsize=(10, 4.5) if many else (7, 4))
+    n_epochs = 0
+    for (name, history), style in zip(histories.items(), _series_styles(len(histories))):
+        values = getattr(history, "history", history)[key]
+        n_epochs = max(n_epochs, len(values))
+        ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=name, **style)
+    _epoch_axis(ax, n_epochs)
     ax.set_title(title)
     ax.set_ylabel(key.replace("_", " "))
     ax.grid(alpha=0.3)
-    ax.legend()
+    if many:
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    else:
+        ax.legend()
     fig.tight_layout()
     return fig
 
@@ -132,8 +156,14 @@ def reliability_diagram(bin_confidence, bin_accuracy, bin_count, title: str = "R
     return fig
 
 
+def _filter_tile(f) -> np.ndarray:
+    """A filter as a tile in [0, 1]: 0 is grey, the largest absolute weight white (+) or black (-), in every channel."""
+    f = np.asarray(f, dtype=np.float64)
+    return 0.5 + 0.5 * f / max(float(np.abs(f).max()), 1e-12)
+
+
 def show_filters(kernel, n: int = 32, n_cols: int = 8, title: str = "First-layer filters"):
-    """Convolution filters of shape (kh, kw, 3, n) drawn as small RGB tiles, each scaled to [0, 1]."""
+    """Filters (kh, kw, channels, n) as tiles, each over its own largest |weight|, one scale for all its channels."""
     kernel = np.asarray(kernel)
     n = min(n, kernel.shape[-1])
     n_rows = int(np.ceil(n / n_cols))
@@ -141,8 +171,9 @@ def show_filters(kernel, n: int = 32, n_cols: int = 8, title: str = "First-layer
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
-            f = kernel[..., i]
-            ax.imshow((f - f.min()) / max(float(f.max() - f.min()), 1e-8), interpolation="nearest")
+            tile = _filter_tile(kernel[..., i])
+            tile = tile[..., 0] if tile.shape[-1] == 1 else tile  # one input channel (MNIST): a grey tile
+            ax.imshow(tile, cmap="gray", vmin=0, vmax=1, interpolation="nearest")  # cmap: for grey tiles only
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -487,6 +487,57 @@ def test_check_early_stopping_hints():
         checks.check_early_stopping((5, 9), VAL_LOSS, patience=2)
 
 
+@pytest.mark.parametrize(
+    "values, mode",
+    [([0.40, 0.52, 0.51, 0.50], "max"), ([1.5, 1.2, 1.3, 1.25], "min")],  # patience 2 runs out after epoch 4 of 4
+)
+def test_check_early_stopping_after_the_last_epoch_accepts_none(capsys, values, mode):
+    assert checks._early_stopping_replay(values, 2, mode) == (4, 2)
+    for stop in (None, 4):  # stopping after the last epoch and running to the end are the same thing
+        out = correct(capsys, lambda s=stop: checks.check_early_stopping((s, 2), values, patience=2, mode=mode))
+        assert "the last epoch that was run" in out and "4 and None are both right" in out
+    with pytest.raises(CheckFailed, match="not those of epoch 4"):
+        checks.check_early_stopping((None, 4), values, patience=2, mode=mode)  # the best epoch is still checked
+    with pytest.raises(CheckFailed, match="does not stop after epoch 3"):
+        checks.check_early_stopping((3, 2), values, patience=2, mode=mode)
+    with pytest.raises(CheckFailed, match="training does stop early"):  # stopping before the last epoch: None is wrong
+        checks.check_early_stopping((None, 2), [*values, 0.1 if mode == "max" else 9.9], patience=2, mode=mode)
+
+
+# --------------------------------------------------------------------------- check_confusion_matrix: not counts
+def _labels(n: int = 200, num_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    y_true = rng.integers(0, num_classes, n)
+    return y_true, np.where(rng.random(n) < 0.5, y_true, rng.integers(0, num_classes, n))
+
+
+@pytest.mark.parametrize("normalize, what", [("true", "every row adds up to 1"), ("all", "all the cells add up to 1")])
+def test_check_confusion_matrix_says_fractions_are_not_counts(normalize, what):
+    from sklearn.metrics import confusion_matrix
+
+    y_true, y_pred = _labels()
+    fractions = confusion_matrix(y_true, y_pred, labels=np.arange(10), normalize=normalize)
+    with pytest.raises(CheckFailed) as failure:
+        checks.check_confusion_matrix(fractions, y_true, y_pred, 10)
+    message = str(failure.value)
+    assert "fractions" in message and what in message and "counts" in message and "normalize=" in message
+    assert "200" in message and "add up to 9" not in message and "add up to 0" not in message
+
+
+def test_check_confusion_matrix_never_truncates_a_sum_that_is_not_whole(capsys):
+    y_true, y_pred = _labels(n=4, num_classes=2)
+    matrix = np.zeros((2, 2))
+    np.add.at(matrix, (y_true, y_pred), 1)
+    correct(capsys, lambda: checks.check_confusion_matrix(matrix, y_true, y_pred, 2))  # whole floats are counts
+    with pytest.raises(CheckFailed, match=r"not whole numbers \(the cells add up to 4.5\)"):
+        checks.check_confusion_matrix(matrix + np.eye(2) / 4, y_true, y_pred, 2)
+    with pytest.raises(CheckFailed, match="NaN"):
+        checks.check_confusion_matrix(np.full((2, 2), np.nan), y_true, y_pred, 2)
+    matrix[0, 0] += 1
+    with pytest.raises(CheckFailed, match="the counts add up to 5, expected 4"):  # whole numbers: as before
+        checks.check_confusion_matrix(matrix, y_true, y_pred, 2)
+
+
 def test_check_dropout_kept_value_diagnoses_without_giving_the_answer(capsys):
     checks.check_dropout_kept_value(1 / 0.75, rate=0.25)
     checks.check_dropout_kept_value(1.3359, rate=0.25)  # what bfloat16 shows

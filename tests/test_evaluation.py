@@ -404,3 +404,11 @@ def test_predicting_images_the_model_cannot_take_names_the_shape_and_the_fix():
     with pytest.raises(ValueError, match="scale the uint8 images with cc.scale_pixels"):
         evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.uint8))
     assert evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 10)
+
+
+def test_comparison_table_lists_lesson_07_models_only_with_a_run_and_whole_numbers_as_integers(tmp_path):
+    _run(tmp_path, "a_04", test_accuracy=0.60)
+    comparison = evaluation.comparison_table(cc.list_runs(tmp_path), profile="quick")
+    assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4"]  # no retired lesson-07 names, no empty rows
+    assert str(comparison["params"].dtype) == "Int64"
+    assert str(comparison.loc[["M3"]].astype(str).loc["M3", "reference seconds"]) == "644"  # not 644.0
