@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import random
+import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -147,8 +150,65 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(p) for p in text.split("+")[0].split(".")[:2] if p.isdigit())
 
 
+# What TensorFlow's C++ code prints as it starts. It writes straight to file descriptor 2 (Jupyter shows that in the
+# notebook), not through Python; TF_CPP_MIN_LOG_LEVEL=2 (set in __init__.py) hides the CPU lines but not the absl
+# and CUDA ones, logged before TensorFlow applies it or (cuInit) as errors. None is a problem: no GPU is needed.
+TF_STARTUP_LINES = re.compile(
+    r"All log messages before absl::InitializeLog\(\) is called"  # absl (Google's logging library)
+    r"|cudart_stub\.cc:\d+\] Could not find cuda drivers"  # no GPU driver on this machine ...
+    r"|failed call to cuInit"  # ... said again by the first look for a GPU
+    r"|This TensorFlow binary is optimized to use available CPU instructions"  # cpu_feature_guard, two lines
+    r"|^To enable the following instructions: .* rebuild TensorFlow"
+    r"|oneDNN custom operations are on"
+)
+_tensorflow_started = False
+
+
+def without_startup_lines(text: str) -> str:
+    """``text`` without TensorFlow's known start-up lines (TF_STARTUP_LINES); every other line is kept."""
+    return "".join(line for line in text.splitlines(keepends=True) if not TF_STARTUP_LINES.search(line))
+
+
+@contextlib.contextmanager
+def startup_lines_hidden():
+    """Catch what is written to file descriptor 2 meanwhile, then pass it on to sys.stderr without start-up lines."""
+    try:
+        saved = os.dup(2)  # where fd 2 writes now (the terminal, or Jupyter's pipe to the notebook)
+        caught = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
+    except OSError:  # no file descriptor 2, or no temporary folder: hide nothing
+        saved = None
+    if saved is None:
+        yield
+        return
+    sys.stderr.flush()
+    os.dup2(caught.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        caught.seek(0)
+        text = caught.read().decode(errors="replace")
+        caught.close()
+        sys.stderr.write(without_startup_lines(text))
+
+
+def start_tensorflow() -> None:
+    """Import TensorFlow and let it look for devices, once, without its start-up lines (real errors still show)."""
+    global _tensorflow_started
+    if not _tensorflow_started:
+        show_all = os.environ.get("TF_CPP_MIN_LOG_LEVEL") == "0"  # asked for every line TensorFlow prints
+        with contextlib.nullcontext() if show_all else startup_lines_hidden():
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the first look for a GPU prints the cuInit line
+        _tensorflow_started = True
+
+
 def versions() -> dict[str, str]:
     """Versions of Python and the main libraries the course needs."""
+    start_tensorflow()
     import keras
     import tensorflow as tf
 
@@ -241,6 +301,10 @@ def set_precision(default: str = "float32") -> str:
 
 def setup(seed: int = 42, dataset: str = "cifar10", precision: str = "float32") -> Profile:
     """Run at the top of every lesson: check versions, print profile, data source and precision, fix seeds."""
+    from .checks import install_short_tracebacks
+
+    install_short_tracebacks(ConfigError)  # in Jupyter, a failed check or a wrong setting shows its message alone
+    start_tensorflow()  # TensorFlow starts here, its start-up lines hidden
     problems = check_versions()
     for problem in problems:
         print("WARNING:", problem, "Re-run the README's install command.", file=sys.stderr)
@@ -257,9 +321,6 @@ def setup(seed: int = 42, dataset: str = "cifar10", precision: str = "float32") 
     )
     set_seeds(seed)
     print(f"Seeds fixed to {seed}.")
-    from .checks import install_short_tracebacks
-
-    install_short_tracebacks()  # in Jupyter, a failed exercise check shows its message, not checks.py's source
     quiet_keras_retracing()
     return profile
 

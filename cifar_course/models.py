@@ -16,6 +16,7 @@ import numpy as np
 from keras import layers
 
 from .config import ConfigError, get_profile
+from .transfer import VGG16_NOTOP_FILE, vgg16_weights_missing
 
 
 def r1(
@@ -252,9 +253,6 @@ def airbench_cnn(
     return identity_init(model)
 
 
-VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
-
-
 def vgg16_weights_path(weights_file: str | Path | None = None) -> Path | None:
     """A local VGG16 'notop' weights file: the argument, $CIFAR_COURSE_VGG16_WEIGHTS, or the Keras cache."""
     given = weights_file or os.environ.get("CIFAR_COURSE_VGG16_WEIGHTS")
@@ -301,12 +299,7 @@ def vgg16_base(
             source = "ImageNet weights (downloaded by Keras)"
         except Exception as err:  # offline: say so, then decide by profile
             if get_profile().name != "smoke":
-                raise ConfigError(
-                    f"Could not get VGG16's ImageNet weights ({str(err).splitlines()[0][:120]}). "
-                    f'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)". '
-                    f"Offline, copy {VGG16_NOTOP_FILE} to ~/.keras/models/ "
-                    "or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/it."
-                ) from err
+                raise vgg16_weights_missing(err) from None
             print(
                 "WARNING: no ImageNet weights here; using RANDOM weights (smoke profile only). "
                 "Transfer-learning numbers from this run mean nothing.",

@@ -1,17 +1,37 @@
-"""Transfer learning (lesson 05): VGG16's own input preprocessing, and frozen features computed once and cached."""
+"""Transfer learning (lesson 05): the message when VGG16's weights are missing, its preprocessing, cached features."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .config import cache_dir
+from .config import ConfigError, cache_dir
 from .formats import save_npz_atomic
 
 FEATURE_CACHE_VERSION = 1
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # VGG16's ImageNet weights, without its top
+VGG16_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE  # Keras's source
+
+
+def vgg16_weights_missing(err: Exception) -> ConfigError:
+    """The error when VGG16's weights are neither here nor downloadable: line 1 what is missing, then the fixes.
+
+    Raise it ``from None``: the failed download's own traceback (a hundred lines of urllib) adds nothing.
+    """
+    first_line = (str(err).strip() or type(err).__name__).splitlines()[0]
+    reason = first_line.rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
+    keras_models = Path(os.environ.get("KERAS_HOME", "~/.keras")) / "models"
+    return ConfigError(
+        f"VGG16's ImageNet weights are missing: {VGG16_NOTOP_FILE} is not on this machine and Keras could not "
+        f"download it ({reason[:100]}).\n"
+        'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)"\n'
+        f"Offline: download {VGG16_URL} on another machine and copy it into {keras_models}/ here, "
+        f"or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/{VGG16_NOTOP_FILE}"
+    )
 
 
 def vgg_preprocess(x) -> np.ndarray:

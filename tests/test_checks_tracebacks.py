@@ -58,9 +58,9 @@ def test_setup_installs_the_short_tracebacks(monkeypatch):
     import cifar_course as cc
 
     calls = []
-    monkeypatch.setattr(checks, "install_short_tracebacks", lambda: calls.append(True))
+    monkeypatch.setattr(checks, "install_short_tracebacks", lambda *also: calls.append(also))
     cc.setup(seed=1)
-    assert calls == [True]
+    assert calls == [(cc.ConfigError,)]
 
 
 def test_in_a_notebook_the_error_output_is_one_line_and_the_cell_fails(tmp_path):
@@ -78,3 +78,13 @@ def test_in_a_notebook_the_error_output_is_one_line_and_the_cell_fails(tmp_path)
     shown = "\n".join(outputs[0].traceback)
     assert len(outputs[0].traceback) == 1 and "CheckFailed: the parameter count" in shown
     assert "checks.py" not in shown and "raise CheckFailed" not in shown
+
+
+def test_in_ipython_a_config_error_shows_its_message_alone(shell, capsys):
+    from cifar_course import ConfigError
+
+    checks.install_short_tracebacks(ConfigError)
+    result = shell.run_cell("from cifar_course import ConfigError\nraise ConfigError('line one\\nline two')")
+    out = capsys.readouterr().out
+    assert "ConfigError: line one\nline two" in out and "Traceback" not in out and len(out.strip().splitlines()) == 2
+    assert isinstance(result.error_in_exec, ConfigError)

@@ -164,3 +164,110 @@ def test_a_oneDNN_limit_without_bf16_counts_as_a_cpu_without_it(monkeypatch, res
     assert config.machine().endswith("no bfloat16 instructions (oneDNN limited to AVX2 by ONEDNN_MAX_CPU_ISA)")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # a limit that keeps bf16: the CPU decides again
     assert config.isa_limit() == "AVX512_CORE_AMX" and "oneDNN limited to AVX512_CORE_AMX" in config.machine()
+
+
+# --------------------------------------------------------------------------- TensorFlow's start-up lines
+STARTUP_LINES = [
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "I0000 00:00:1796542737.029903    4832 cudart_stub.cc:31] Could not find cuda drivers on your machine, "
+    "GPU will not be used.",
+    "E0000 00:00:1796542767.670954    5095 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error: "
+    "Failed call to cuInit: UNKNOWN ERROR (303)",
+    "I0000 00:00:1796542760.134455    5095 cpu_feature_guard.cc:227] This TensorFlow binary is optimized to use "
+    "available CPU instructions in performance-critical operations.",
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate "
+    "compiler flags.",
+    "I0000 00:00:1796542760.2 5095 util.cc:169] oneDNN custom operations are on. You may see slightly different "
+    "numerical results due to floating-point round-off errors from different computation orders. To turn them off, "
+    "set the environment variable `TF_ENABLE_ONEDNN_OPTS=0`.",
+]
+REAL_LINES = [
+    "E0000 00:00:1796542767.6 5095 op_kernel.cc:1857] OP_REQUIRES failed: OOM when allocating tensor",
+    "WARNING: tensorflow 2.15 is too old: the course needs tensorflow >= 2.16.",
+    "Epoch 1/2",
+    "To enable them, set TF_ENABLE_ONEDNN_OPTS=1",
+]
+
+
+def test_without_startup_lines_drops_exactly_the_known_lines():
+    text = "\n".join(STARTUP_LINES[:3] + REAL_LINES[:2] + STARTUP_LINES[3:] + REAL_LINES[2:]) + "\n"
+    assert config.without_startup_lines(text) == "\n".join(REAL_LINES) + "\n"
+
+
+def test_startup_lines_hidden_catches_file_descriptor_2_and_passes_the_rest_on(capfd):
+    import os
+
+    with config.startup_lines_hidden():
+        os.write(2, ("\n".join(STARTUP_LINES + REAL_LINES[:1]) + "\n").encode())  # as C++ code writes: no Python
+    assert capfd.readouterr().err == REAL_LINES[0] + "\n"
+    os.write(2, b"after\n")  # fd 2 is back
+    assert capfd.readouterr().err == "after\n"
+
+
+def test_startup_lines_hidden_restores_file_descriptor_2_after_an_error(capfd):
+    import os
+
+    with pytest.raises(ImportError), config.startup_lines_hidden():
+        os.write(2, (STARTUP_LINES[0] + "\nwhy the import failed\n").encode())
+        raise ImportError("no tensorflow")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "why the import failed\nafter\n"
+
+
+def test_without_file_descriptor_2_nothing_is_hidden(capfd, monkeypatch):
+    import os
+
+    def no_fd(fd):
+        raise OSError("Bad file descriptor")
+
+    with monkeypatch.context() as patched:  # undone before pytest's own capture needs os.dup again
+        patched.setattr(os, "dup", no_fd)
+        with config.startup_lines_hidden():
+            os.write(2, (STARTUP_LINES[0] + "\n").encode())
+    assert capfd.readouterr().err == STARTUP_LINES[0] + "\n"
+
+
+def test_setup_in_a_fresh_python_prints_no_startup_lines_but_passes_other_lines_on(tmp_path, monkeypatch):
+    """What a notebook's first cell shows: setup() in a new process; fd 2 gets one line of its own during the import."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "first_cell.py"
+    script.write_text(
+        "import importlib.abc, os, sys\n"
+        "class Loud(importlib.abc.MetaPathFinder):  # writes to fd 2 when TensorFlow is imported, as C++ code would\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'tensorflow':\n"
+        "            os.write(2, b'a line of its own, not start-up noise\\n')\n"
+        "sys.meta_path.insert(0, Loud())\n"
+        "import cifar_course as cc\n"
+        "cc.setup()\n"
+    )
+    monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)  # as in a student's Jupyter: the course sets 2
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Seeds fixed to 42" in result.stdout
+    for noise in ("absl::InitializeLog", "cudart_stub", "cuInit", "cpu_feature_guard", "oneDNN custom operations"):
+        assert noise not in result.stderr, result.stderr
+    assert "a line of its own, not start-up noise" in result.stderr
+
+
+def test_tensorflow_starts_once_and_level_0_shows_every_line(monkeypatch):
+    import contextlib
+
+    hidden = []
+
+    def counted():
+        hidden.append(True)
+        return contextlib.nullcontext()
+
+    monkeypatch.setattr(config, "startup_lines_hidden", counted)
+    monkeypatch.setattr(config, "_tensorflow_started", False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
+    config.start_tensorflow()
+    config.versions()
+    assert hidden == [True]
+    monkeypatch.setattr(config, "_tensorflow_started", False)
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # asked for everything: nothing hidden
+    config.start_tensorflow()
+    assert hidden == [True]

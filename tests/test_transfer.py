@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from cifar_course import checks, transfer
+import cifar_course as cc
+from cifar_course import checks, models, transfer
 
 
 @pytest.fixture
@@ -104,3 +105,41 @@ def test_check_vgg_preprocessed(capsys):
         checks.check_vgg_preprocessed(transfer.vgg_preprocess(x)[:2], x)
     with pytest.raises(checks.CheckFailed, match="preprocess_input"):
         checks.check_vgg_preprocessed(x.astype(np.float32) - 120, x)
+
+
+KERAS_OFFLINE = Exception(  # what keras.applications.VGG16(weights="imagenet") raises without internet
+    f"URL fetch failure on {transfer.VGG16_URL}: None -- [Errno -2] Name or service not known"
+)
+
+
+def test_missing_weights_message_names_the_file_and_the_fixes(monkeypatch):
+    monkeypatch.delenv("KERAS_HOME")
+    err = transfer.vgg16_weights_missing(KERAS_OFFLINE)
+    assert isinstance(err, cc.ConfigError)  # cifar-course run reports a ConfigError as "not run here"
+    what, online, offline = str(err).splitlines()
+    assert what == (
+        "VGG16's ImageNet weights are missing: vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 is not on this "
+        "machine and Keras could not download it ([Errno -2] Name or service not known)."
+    )
+    assert len(what) < 240  # the runner's "not run: <first line>" keeps it whole
+    assert online == 'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)"'
+    assert offline == (
+        "Offline: download https://storage.googleapis.com/tensorflow/keras-applications/vgg16/"
+        "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 on another machine and copy it into ~/.keras/models/ "
+        "here, or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"
+    )
+
+
+def test_missing_weights_message_follows_keras_home_and_any_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    message = str(transfer.vgg16_weights_missing(OSError("Permission denied\nmore details")))
+    assert (
+        "download it (Permission denied)." in message and f"copy it into {tmp_path / 'kh' / 'models'}/ here" in message
+    )
+    assert "download it (TimeoutError)." in str(transfer.vgg16_weights_missing(TimeoutError()))
+
+
+def test_the_weights_file_and_url_are_the_ones_the_models_and_keras_use():
+    assert transfer.VGG16_NOTOP_FILE == models.VGG16_NOTOP_FILE
+    keras_vgg16 = pytest.importorskip("keras.src.applications.vgg16")  # Keras's own module (not public API)
+    assert transfer.VGG16_URL == keras_vgg16.WEIGHTS_PATH_NO_TOP

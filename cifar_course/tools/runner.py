@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..config import PROFILES, ConfigError, machine, versions
+from ..config import PROFILES, ConfigError, machine, start_tensorflow, versions
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK
 
 LESSON_RE = re.compile(r"^(\d{2})_[\w.-]+\.ipynb$")
@@ -177,6 +177,7 @@ def parse_accuracies(text: str) -> list[dict]:
 
 
 def _saved_runs(base: Path) -> dict[str, dict]:
+    start_tensorflow()  # TensorFlow's start-up lines hidden here too
     from ..training import list_runs
 
     return {r["run"]: r for r in list_runs(base)} if base.is_dir() else {}
