@@ -570,9 +570,14 @@ def _last_epoch(history) -> tuple[float, float]:
     return float(hist["val_accuracy"][-1]), float(hist["accuracy"][-1]) - float(hist["val_accuracy"][-1])
 
 
-def check_ablation_prediction(prediction, with_it, without_it, ingredient: str, tolerance: float = 0.005) -> None:
+def check_ablation_prediction(
+    prediction, with_it, without_it, ingredient: str, tolerance: float = 0.005, n_val: int | None = None
+) -> None:
     """Compare a prediction {"val_accuracy": higher/lower/about the same, "gap": larger/smaller/about the same}
-    about removing ``ingredient`` with what two training histories show (last epoch). A wrong guess is not an error."""
+    about removing ``ingredient`` with what two training histories show (last epoch). A wrong guess is not an error.
+
+    "About the same" means within ``tolerance``; given ``n_val`` (validation images), within twice the standard error
+    of a validation accuracy measured on that many images, the size of a difference that one seed can make."""
     if not _answered(prediction, "my_prediction"):
         return
     allowed = {"val_accuracy": ("higher", "lower", "about the same"), "gap": ("larger", "smaller", "about the same")}
@@ -587,6 +592,8 @@ def check_ablation_prediction(prediction, with_it, without_it, ingredient: str, 
             )
     val_with, gap_with = _last_epoch(with_it)
     val_without, gap_without = _last_epoch(without_it)
+    if n_val:
+        tolerance = 2 * float(np.sqrt(val_with * (1 - val_with) / n_val))
 
     def verdict(delta: float, up: str, down: str) -> str:
         return "about the same" if abs(delta) < tolerance else up if delta > 0 else down
@@ -597,7 +604,8 @@ def check_ablation_prediction(prediction, with_it, without_it, ingredient: str, 
     }
     print(
         f"without {ingredient}: validation accuracy {val_without:.4f} (with it {val_with:.4f}), "
-        f"train-validation gap {gap_without:+.4f} (with it {gap_with:+.4f})"
+        f"train-validation gap {gap_without:+.4f} (with it {gap_with:+.4f}); "
+        f"'about the same' means within {tolerance:.4f}"
     )
     right = 0
     for key in allowed:
@@ -717,15 +725,15 @@ def _short_traceback(shell, etype, value, tb, tb_offset=None) -> list[str]:
     return stb
 
 
-def install_short_tracebacks() -> None:
-    """In IPython or Jupyter, show a failed check as its one-line message; elsewhere do nothing."""
+def install_short_tracebacks(*also: type[Exception]) -> None:
+    """In IPython or Jupyter, show a failed check (and errors of the types in ``also``) as its message alone."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
     if shell is not None:
-        shell.set_custom_exc((CheckFailed,), _short_traceback)
+        shell.set_custom_exc((CheckFailed, *also), _short_traceback)
 
 
 # --------------------------------------------------------------------------- lesson 08: what the network sees

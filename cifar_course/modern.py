@@ -36,15 +36,20 @@ def flip_and_crop(images, pad: int = 4, seed=None, flip=None):
 
 
 def train_pipeline(
-    x, y, batch_size: int, augment: bool = True, seed: int = 42, pad: int = 4, alternate_flips: bool = False
+    x, y, batch_size: int, augment: bool = True, seed: int | None = None, pad: int = 4, alternate_flips: bool = False
 ):
     """A tf.data pipeline over uint8 images: shuffle each epoch, batch, augment (flip + shift), scale to [0, 1].
 
-    Reproducible: the shuffle and every batch's augmentation follow ``seed``, and differ from epoch to epoch.
+    Reproducible: the shuffle and every batch's augmentation follow ``seed`` (None: the lesson's, ``cc.setup``'s), and
+    differ from epoch to epoch.
     ``alternate_flips=True``: airbench's flips. The first epoch mirrors a random half of the images, and every later
     epoch mirrors exactly the images the epoch before did not, so each pair of epochs shows every image both ways.
     """
     import tensorflow as tf
+
+    from .config import current_seed
+
+    seed = current_seed() if seed is None else seed  # the lesson's seed (42 unless $CIFAR_COURSE_SEED says otherwise)
 
     def prepare(batch, batch_seed, odd_epoch):
         images, labels, mirrored_first = batch
@@ -244,10 +249,12 @@ def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps:
     """fastai's lr_find: train ``steps`` batches raising the learning rate from ``start`` to ``stop`` (geometric),
     stop early when the loss explodes; returns (learning rates, losses). The model's weights are changed: use a
     fresh model, compiled with a constant learning rate."""
+    from tqdm.auto import tqdm
+
     lrs = start * (stop / start) ** (np.arange(steps) / max(1, steps - 1))
     tried, losses = [], []
     batch_iter = iter(batches.repeat())
-    for lr in lrs:
+    for lr in tqdm(lrs, desc="range test", unit="step", leave=False):
         model.optimizer.learning_rate.assign(float(lr))
         images, labels = next(batch_iter)
         loss = float(np.atleast_1d(model.train_on_batch(images, labels))[0])
@@ -258,10 +265,15 @@ def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps:
     return np.array(tried), np.array(losses)
 
 
-def suggest_lr(lrs, losses, beta: float = 0.8) -> float:
-    """A tenth of the learning rate at the lowest smoothed loss (the loss smoothed by an exponential average)."""
+def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
+    """The losses smoothed by an exponential moving average (bias-corrected, as fastai does), to read past the noise."""
     smooth, avg = [], 0.0
     for i, loss in enumerate(losses):
         avg = beta * avg + (1 - beta) * loss
         smooth.append(avg / (1 - beta ** (i + 1)))
-    return float(lrs[int(np.nanargmin(smooth))] / 10)
+    return np.array(smooth)
+
+
+def suggest_lr(lrs, losses, beta: float = 0.8) -> float:
+    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``)."""
+    return float(lrs[int(np.nanargmin(smooth_losses(losses, beta)))] / 10)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
 # test/val accuracy as fractions. "reported": the published tutorial on the official arrays.
 # "measured_jpeg": the reference code as written, on the JPEG copy of CIFAR-10, 2 CPU cores
 # (see shared/spec/reference-models.md); None where not measured.
@@ -96,4 +100,84 @@ def reference_for(model: str | None) -> dict | None:
     for ref in REFERENCE:
         if model and (model == ref["model"] or model.startswith(ref["model"] + "_")):
             return ref
+    return None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One model run that the course recorded in ``results/`` (``cifar-course run``), with where and when."""
+
+    lesson: str
+    model: str
+    profile: str
+    epochs: int
+    val_accuracy: float
+    test_accuracy: float
+    train_seconds: float
+    precision: str
+    machine: str
+    date: str
+    params: int | None = None
+    images_per_second: float | None = None
+    step: int | None = None  # lesson 07's step number
+    adds: str = ""  # lesson 07: what the step adds
+    tta: dict[str, float] | None = None  # lesson 07: test accuracy per test-time augmentation ("none", "flip", ...)
+
+    @property
+    def where(self) -> str:
+        """'full profile, AMD EPYC with bfloat16 instructions, 2026-12-06': the words a page puts beside the number."""
+        cpu = self.machine.split(", ")[3:] if self.machine.count(",") >= 3 else [self.machine]
+        return f"{self.profile} profile, {' '.join(cpu) or 'a 2-core CPU'}, {self.date[:10]}"
+
+
+def results_folder() -> Path | None:
+    """The course's ``results/`` folder (what the course measured), in a copy of its repository; None elsewhere."""
+    for root in (Path(__file__).resolve().parents[1], Path.cwd().parent, Path.cwd()):
+        if (root / "results" / "README.md").is_file():
+            return root / "results"
+    return None
+
+
+def recorded_runs(lesson: str, profile: str = "full") -> list[Recorded]:
+    """The runs of one lesson recorded in ``results/course-run-<profile>*.json``, newest record first (lessons 03, 04
+    and 07 show them beside the student's own run); an empty list where the results folder is not at hand."""
+    folder = results_folder()
+    if folder is None:
+        return []
+    found = []
+    for path in folder.glob(f"course-run-{profile}*.json"):
+        record = json.loads(path.read_text())
+        if "limited to" in record.get("machine", ""):  # ONEDNN_MAX_CPU_ISA: an estimate, not a laptop's record
+            continue
+        for entry in record.get("lessons", []):
+            if entry.get("lesson") != lesson:
+                continue
+            for run in entry.get("saved_runs", []):
+                found.append(
+                    Recorded(
+                        lesson=lesson,
+                        model=run["model"],
+                        profile=run["profile"],
+                        epochs=int(run["epochs"]),
+                        val_accuracy=float(run["val_accuracy"]),
+                        test_accuracy=float(run["test_accuracy"]),
+                        train_seconds=float(run["train_seconds"]),
+                        precision=run.get("precision", "float32"),
+                        machine=run.get("machine") or record.get("machine", ""),
+                        date=run.get("date", record.get("started", "")),
+                        params=run.get("params"),
+                        images_per_second=run.get("images_per_second"),
+                        step=run.get("step"),
+                        adds=run.get("adds", ""),
+                        tta=run.get("test_accuracy_tta"),
+                    )
+                )
+    return sorted(found, key=lambda r: r.date, reverse=True)
+
+
+def recorded(lesson: str, model: str, profile: str = "full") -> Recorded | None:
+    """The newest recorded run of ``model`` (its name, or its name's start: 'M1' finds 'M1_first_cnn'), or None."""
+    for run in recorded_runs(lesson, profile):
+        if run.model == model or run.model.startswith(model + "_"):
+            return run
     return None

@@ -42,13 +42,19 @@ class Run:
     def name(self) -> str:
         return self.path.name
 
-    def callbacks(self, monitor: str = "val_accuracy", images_per_epoch: int | None = None) -> list:
-        """Timer, best-model checkpoint (best.keras) and a CSV log (history.csv) written after every epoch."""
-        return [
+    def callbacks(self, monitor: str = "val_accuracy", images_per_epoch: int | None = None, progress=False) -> list:
+        """Timer, best-model checkpoint (best.keras) and a CSV log (history.csv) written after every epoch;
+        ``progress=True`` adds a progress bar over the batches of each epoch (tqdm), for epochs that take minutes."""
+        callbacks = [
             EpochTimer(images_per_epoch, batch_size=self.batch_size),
             SafeCheckpoint(self.path / "best.keras", monitor=monitor, save_best_only=True),
             keras.callbacks.CSVLogger(str(self.path / "history.csv")),
         ]
+        if progress and images_per_epoch and self.batch_size:
+            from tqdm.keras import TqdmCallback
+
+            callbacks.append(TqdmCallback(data_size=images_per_epoch, batch_size=self.batch_size, verbose=1))
+        return callbacks
 
     def save(self, model: keras.Model, history, *, test_accuracy: float, extra: dict | None = None) -> dict:
         """Save the model (.keras), its history and its metrics in the run folder; returns the metrics."""

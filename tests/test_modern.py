@@ -115,6 +115,21 @@ def test_check_ablation_prediction_compares_with_the_histories(capsys):
         checks.check_ablation_prediction("lower", with_it, without, "x")
 
 
+def test_check_ablation_prediction_counts_differences_within_the_validation_noise_as_about_the_same(capsys):
+    from cifar_course import checks
+
+    with_it = {"accuracy": [0.5, 0.45], "val_accuracy": [0.4, 0.44]}
+    without = {"accuracy": [0.5, 0.55], "val_accuracy": [0.4, 0.46]}  # 2 points up, gap 4 points larger
+    checks.check_ablation_prediction({"val_accuracy": "higher", "gap": "larger"}, with_it, without, "x")
+    assert "2 of 2 predictions matched" in capsys.readouterr().out  # with half a point's tolerance: higher
+    checks.check_ablation_prediction(
+        {"val_accuracy": "about the same", "gap": "larger"}, with_it, without, "x", n_val=900
+    )
+    out = capsys.readouterr().out
+    assert "2 of 2 predictions matched" in out  # 2 points is within 2 x 1.65 points on 900 images
+    assert "within 0.0331" in out
+
+
 def test_train_pipeline_is_reproducible_and_new_every_epoch():
     x, y = _images(96), np.eye(10, dtype=np.float32)[np.arange(96) % 10]
 

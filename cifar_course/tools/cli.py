@@ -98,6 +98,9 @@ def cmd_run(args, argv: list[str]) -> int:
     if out.exists() and not out.is_dir():
         raise ToolError(f"--out {out} is a file, not a folder")
     data_text = sources("cifar10", data_dir)
+    if args.seed is not None:  # the kernels inherit it: every seed the lessons set becomes this one
+        os.environ["CIFAR_COURSE_SEED"] = str(args.seed)
+        say(f"Seed: {args.seed} in place of every seed the lessons set (CIFAR_COURSE_SEED)")
     say(
         f"Running {len(lessons)} lesson(s) ({', '.join(lesson.number for lesson in lessons)}) from {notebooks}, "
         f"profile {profile} ({PROFILES[profile].purpose})"
@@ -364,6 +367,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--notebooks", metavar="DIR", help="the lessons folder (default: ./notebooks)")
     run.add_argument("--timeout", type=int, default=None, metavar="S", help="stop a cell after S seconds")
     run.add_argument("--no-progress", action="store_true", help="no progress bars")
+    run.add_argument(
+        "--seed", type=int, metavar="N", help="use seed N wherever a lesson fixes one: do its results hold for others?"
+    )
 
     data = sub.add_parser("data", help="download, import, verify or locate the data sets", epilog=EXIT_HELP)
     dsub = data.add_subparsers(dest="data_command", required=True, metavar="{download,import,verify,where}")
