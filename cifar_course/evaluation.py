@@ -147,7 +147,8 @@ def describe_run(run: dict) -> str:
     if weights:
         parts.append(f"{'RANDOM' if weights == 'random' else weights} weights")
     if run.get("test_accuracy") is not None:
-        parts.append(f"test {100 * float(run['test_accuracy']):.1f}%")
+        tta = run.get("tta") if run.get("tta") not in (None, "none") else None  # lesson 07: test-time augmentation
+        parts.append(f"test {100 * float(run['test_accuracy']):.1f}%" + (f" ({tta} TTA)" if tta else ""))
     return ", ".join(parts)
 
 

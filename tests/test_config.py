@@ -58,6 +58,23 @@ def test_seeds_repeat_python_numpy_and_tensorflow():
     assert draw() == draw()
 
 
+def test_course_seed_replaces_every_seed_a_lesson_sets(monkeypatch):
+    import random
+
+    from cifar_course import config
+
+    cc.set_seeds(7)
+    seven = random.random()
+    monkeypatch.setenv("CIFAR_COURSE_SEED", "3")
+    cc.set_seeds(42)  # a lesson's fixed seed gives way to the one asked for (cifar-course run --seed 3)
+    assert config.current_seed() == 3 and random.random() != seven
+    cc.set_seeds(7)
+    three = random.random()
+    monkeypatch.delenv("CIFAR_COURSE_SEED")
+    cc.set_seeds(3)
+    assert random.random() == three and config.current_seed() == 3
+
+
 def test_runs_dir_follows_setting_or_sits_beside_notebooks(tmp_path, monkeypatch):
     monkeypatch.setenv("CIFAR_COURSE_RUNS", str(tmp_path / "r"))
     assert cc.runs_dir() == tmp_path / "r"

@@ -412,3 +412,9 @@ def test_comparison_table_lists_lesson_07_models_only_with_a_run_and_whole_numbe
     assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4"]  # no retired lesson-07 names, no empty rows
     assert str(comparison["params"].dtype) == "Int64"
     assert str(comparison.loc[["M3"]].astype(str).loc["M3", "reference seconds"]) == "644"  # not 644.0
+
+
+def test_describe_run_says_when_the_test_accuracy_averaged_augmented_views():
+    final = _info("f", lesson="07", model="airbench_cnn", test_accuracy=0.67, tta="flip+shift")
+    assert evaluation.describe_run(final).endswith("test 67.0% (flip+shift TTA)")
+    assert evaluation.describe_run({**final, "tta": "none"}).endswith("test 67.0%")

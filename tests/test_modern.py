@@ -323,3 +323,12 @@ def test_alternate_flips_mirror_each_image_in_every_other_epoch():
     assert np.array_equal(second, ~first) and np.array_equal(third, first)
     assert len(list(batches)) == 3  # Keras knows the number of batches (it is hidden behind flat_map otherwise)
     assert int(batches.cardinality()) == 3
+
+
+def test_smooth_losses_is_the_bias_corrected_average_suggest_lr_reads():
+    losses = np.array([4.0, 2.0, 1.0, 3.0])
+    smooth = modern.smooth_losses(losses, beta=0.5)
+    assert smooth[0] == pytest.approx(4.0)  # bias-corrected: the first value is the first loss, not a fifth of it
+    assert smooth[1] == pytest.approx((0.5 * 0.5 * 4 + 0.5 * 2) / (1 - 0.25))
+    lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1])
+    assert modern.suggest_lr(lrs, losses, beta=0.5) == pytest.approx(lrs[int(np.argmin(smooth))] / 10)

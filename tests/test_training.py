@@ -118,3 +118,12 @@ def test_steps_per_execution_changes_speed_not_training():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_array_equal(a, b)
+
+
+def test_callbacks_add_a_progress_bar_over_the_batches_only_when_asked(tmp_path):
+    from tqdm.keras import TqdmCallback
+
+    run = cc.new_run("07", "probe", batch_size=128)
+    assert not any(isinstance(c, TqdmCallback) for c in run.callbacks(images_per_epoch=1000))
+    bars = [c for c in run.callbacks(images_per_epoch=1000, progress=True) if isinstance(c, TqdmCallback)]
+    assert len(bars) == 1 and bars[0].batch_bar.total == 8  # 1,000 images in batches of 128
