@@ -231,7 +231,7 @@ def _sha(path: Path) -> str:
 
 def test_import_image_archive_then_verify(isolated, capsys):
     _image_tree(isolated / "src" / "cifar10")
-    archive = isolated / "usb" / "cifar10-jpeg.tar.gz"
+    archive = isolated / "usb" / "cifar10-small.tar.gz"  # not cifar10-jpeg.tar.gz: that name promises all 60,000
     archive.parent.mkdir()
     with tarfile.open(archive, "w:gz") as tar:
         tar.add(isolated / "src" / "cifar10", arcname="cifar10")
@@ -512,8 +512,9 @@ def _idx_folder(folder: Path, n_train: int = 30, n_test: int = 10) -> Path:
         return gzip.compress(header + array.astype(np.uint8).tobytes())
 
     folder.mkdir(parents=True)
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(idx(np.full((n, 28, 28), 7)))
+    for prefix, n, first in (("train", n_train, 0), ("t10k", n_test, n_train)):  # all images differ: no test copies
+        images = np.broadcast_to((first + np.arange(n))[:, None, None] % 256, (n, 28, 28))
+        (folder / f"{prefix}-images-idx3-ubyte.gz").write_bytes(idx(images))
         (folder / f"{prefix}-labels-idx1-ubyte.gz").write_bytes(idx(np.arange(n) % 10))
     return folder
 
