@@ -220,9 +220,11 @@ def predict_tta(
         out = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
         return out if np.allclose(out.sum(axis=1), 1.0, atol=1e-3) and out.min() >= 0 else softmax(out, axis=1)
 
+    from tqdm.auto import tqdm
+
     views = [x] + [shift(x, d, d) for d in (-translate, translate) if translate]
     views += [v[:, :, ::-1] for v in views] if flip else []
-    by_view = np.stack([probs(v) for v in views])
+    by_view = np.stack([probs(v) for v in tqdm(views, desc="test-time augmentation", unit="view", leave=False)])
     return by_view if per_view else by_view.mean(axis=0)
 
 
