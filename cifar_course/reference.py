@@ -126,8 +126,10 @@ class Recorded:
     @property
     def where(self) -> str:
         """'full profile, AMD EPYC with bfloat16 instructions, 2026-12-06': the words a page puts beside the number."""
-        cpu = self.machine.split(", ")[3:] if self.machine.count(",") >= 3 else [self.machine]
-        return f"{self.profile} profile, {' '.join(cpu) or 'a 2-core CPU'}, {self.date[:10]}"
+        parts = self.machine.split(", ")  # "x86_64, 2 CPU cores, Linux[, AMD EPYC, with bfloat16 instructions]"
+        cores = parts[1].split()[0] if len(parts) > 1 and parts[1].endswith("CPU cores") else "?"
+        cpu = ", ".join(parts[3:]) or "CPU model not recorded"
+        return f"{self.profile} profile, {cores} cores, {cpu}, {self.date[:10]}"
 
 
 def results_folder() -> Path | None:

@@ -46,7 +46,9 @@ def test_recorded_runs_newest_first_with_machine_and_date(results):
     )
     runs = reference.recorded_runs("07")
     assert [r.test_accuracy for r in runs] == [0.6, 0.5]  # the newer record first
-    assert runs[0].step == 10 and runs[0].where == "full profile, AMD EPYC no bfloat16 instructions, 2026-12-06"
+    assert (
+        runs[0].step == 10 and runs[0].where == "full profile, 2 cores, AMD EPYC, no bfloat16 instructions, 2026-12-06"
+    )
     assert reference.recorded("07", "airbench_cnn").test_accuracy == 0.6
     assert reference.recorded_runs("03") == [] and reference.recorded("07", "M3") is None
 
