@@ -113,3 +113,12 @@ def tiny_cifar10_archive(tmp_path) -> Path:
     return write_tar_gz(
         tmp_path / "data" / "cifar10" / "cifar-10-python.tar.gz", "cifar-10-batches-py", cifar10_files()
     )
+
+
+def run_cli(capsys, *argv):
+    """Run ``cifar-course`` with these arguments in this process: (exit status, stdout, stderr)."""
+    from cifar_course.tools.cli import main
+
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from cifar_course.tools import runner
-from cifar_course.tools.cli import main
+from conftest import run_cli as _run
 
 REPO = Path(__file__).resolve().parent.parent
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -45,12 +45,6 @@ def lessons(tmp_path_factory) -> Path:
     _notebook(folder / "04_after.ipynb", "print('Test accuracy: 0.9')")
     (folder / "notes.ipynb").write_text("{}")  # not a lesson (no NN_ prefix): ignored
     return folder
-
-
-def _run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
 
 
 def _one_error_line(err: str) -> str:

@@ -16,14 +16,8 @@ import pytest
 from PIL import Image
 
 from cifar_course.tools import datatools
-from cifar_course.tools.cli import main
 from conftest import cifar10_files, write_tar_gz
-
-
-def _run(capsys, *argv):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
+from conftest import run_cli as _run
 
 
 def _one_error_line(err: str) -> str:
