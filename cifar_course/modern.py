@@ -224,7 +224,8 @@ def predict_tta(
 
     views = [x] + [shift(x, d, d) for d in (-translate, translate) if translate]
     views += [v[:, :, ::-1] for v in views] if flip else []
-    by_view = np.stack([probs(v) for v in tqdm(views, desc="test-time augmentation", unit="view", leave=False)])
+    bar = tqdm(views, desc="test-time augmentation", unit="view", leave=False, disable=len(views) < 2)
+    by_view = np.stack([probs(v) for v in bar])
     return by_view if per_view else by_view.mean(axis=0)
 
 
