@@ -147,6 +147,8 @@ def load_dataset(
         ds = synthetic_dataset(name, profile.train_size, profile.test_size)
         ds.notes.append("tried: " + "; ".join(tried))
     ds = validated(ds)
+    if name in DATASETS:
+        check_shape(ds, name)
     if subset:
         ds = for_profile(ds, profile)
     if verbose:
@@ -430,3 +432,18 @@ def validated(ds: Dataset) -> Dataset:
             )
     ds.y_train, ds.y_test = ds.y_train.astype(np.int64), ds.y_test.astype(np.int64)
     return ds
+
+
+def check_shape(ds: Dataset, name: str) -> None:
+    """Refuse images of another shape than the named data set's (e.g. 28x28 grayscale in cifar10/, with its classes)."""
+    info = DATASETS[name]
+    claims = ds.class_names == info.class_names if info.class_names else ds.num_classes == info.num_classes
+    shapes = {tuple(ds.x_train.shape[1:]), tuple(ds.x_test.shape[1:])}
+    if claims and shapes != {info.shape}:
+        found = " and ".join(sorted("x".join(map(str, s)) for s in shapes))
+        raise DataError(
+            f"{ds.source}: {name} images are {'x'.join(map(str, info.shape))} (height x width x channels) but these "
+            f"are {found}, so the lessons' models cannot take them. These are not the {name} files (resized or "
+            f"converted?): get the official ones ({info.official}, {info.url}), or load a folder of your own images "
+            "by its path, which brings them to one size: cc.load_dataset(folder, image_size=(32, 32))."
+        )

@@ -265,7 +265,9 @@ def best_run(
     3. runs of other profiles from ``lesson``
     4. runs of other profiles from other lessons
 
-    ``skip_reasons(run, ...)`` (same arguments) says why a run is not eligible; ``describe_run(run)`` describes one.
+    Before all of these come the runs whose folder still holds its model (model.keras): a run without one is chosen
+    only when no eligible run has one. ``skip_reasons(run, ...)`` (same arguments) says why a run is not eligible;
+    ``describe_run(run)`` describes one.
     """
     eligible = [
         r
@@ -275,8 +277,18 @@ def best_run(
     return max(
         eligible,
         default=None,
-        key=lambda r: (r.get("profile") == profile, r.get("lesson") == lesson, r.get("test_accuracy") or 0.0),
+        key=lambda r: (
+            has_model(r),
+            r.get("profile") == profile,
+            r.get("lesson") == lesson,
+            r.get("test_accuracy") or 0.0,
+        ),
     )
+
+
+def has_model(run: dict) -> bool:
+    """True when the run's folder holds its trained model (model.keras), so cc.load_model can load it."""
+    return bool(run.get("run")) and (Path(run["run"]) / "model.keras").is_file()
 
 
 def comparison_table(runs: list[dict], profile: str | None = None, dataset: str = "cifar10", synthetic: bool = False):

@@ -12,6 +12,7 @@ import io
 import os
 import pickle
 import tarfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -25,10 +26,15 @@ from .config import cache_dir
 CACHE_VERSION = 2  # bump when the cache layout changes; older cache files are rebuilt
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 SHUFFLE_SEED = 42  # image folders list class by class: their training images are shuffled once, always the same way
+MAX_PIXELS = 50_000_000  # 50 megapixels: a 48-megapixel phone photo fits; a larger image is refused unread
 
 
 class DataError(ValueError):
     """Data were found but are unusable (corrupt, truncated, inconsistent); the message says what to do."""
+
+
+class ImageTooLarge(DataError):
+    """An image over MAX_PIXELS (50 megapixels), refused from its header before a pixel is decoded."""
 
 
 class Arrays(NamedTuple):
@@ -176,6 +182,19 @@ def read_npz(path: Path, cache: bool = False) -> Arrays | None:
     return Arrays(x_train, y_train.reshape(-1), x_test, y_test.reshape(-1), names, source, notes)
 
 
+def save_cache(path: Path, **arrays) -> bool:
+    """Write a cache file; if that fails (a full or read-only disk) say so in one note and go on: False."""
+    try:
+        save_npz_atomic(path, **arrays)
+    except OSError as err:
+        print(
+            f"Note: could not write the cache in {path.parent} ({err.strerror or err}): carrying on without it, so "
+            "this is computed again next time. Free space there, or set CIFAR_COURSE_CACHE to a folder you can write."
+        )
+        return False
+    return True
+
+
 def save_npz_atomic(path: Path, **arrays) -> None:
     """Write an .npz atomically (a temporary file, then rename): an interrupted write leaves nothing to trust."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,17 +249,19 @@ def decode_image(path, size: tuple[int, int] | None = None, fit: str = "crop") -
     With a size (height, width), every image becomes RGB and ``fit`` says how its shape is matched: "crop" scales it
     to cover the size and cuts the overflow off the centre (the object keeps its proportions and fills the frame;
     the edges are lost), "pad" scales it to fit inside and fills the rest with grey (nothing is lost; the object is
-    smaller). EXIF rotation is applied, transparency is laid on white.
+    smaller). EXIF rotation is applied, transparency is laid on white, 16-bit grayscale is scaled to 8 bits. An
+    image over MAX_PIXELS (50 megapixels) is refused (``ImageTooLarge``) before it is decoded.
     """
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(path) as img:
+        with open_image(path) as img:
             img.load()  # decode now: a truncated file fails here, not later
             if size is None:
-                img = img.convert("L" if img.mode in ("L", "1", "I;16", "I") else "RGB")
+                img = to_8bit(img)
+                img = img.convert("L" if img.mode in ("L", "1") else "RGB")
             else:
-                img = ImageOps.exif_transpose(img)
+                img = to_8bit(ImageOps.exif_transpose(img))
                 if img.mode in ("RGBA", "LA", "P", "PA"):  # palette images may carry transparency too
                     rgba = img.convert("RGBA")
                     img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
@@ -253,9 +274,44 @@ def decode_image(path, size: tuple[int, int] | None = None, fit: str = "crop") -
                     else ImageOps.pad(img, target, method=resample, color=(128, 128, 128))
                 )
             array = np.asarray(img, dtype=np.uint8)
+    except ImageTooLarge:
+        raise
     except (UnidentifiedImageError, OSError, ValueError) as err:
         raise DataError(f"{path} is not a readable image ({err}). Delete or replace that file.") from err
     return array[..., None] if array.ndim == 2 else array
+
+
+def open_image(path):
+    """Open an image lazily (only its header is read) and refuse it if it is over MAX_PIXELS."""
+    from PIL import Image
+
+    fix = "Shrink it (e.g. to 4000 pixels on its longest side) or delete it."
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)  # over Pillow's own limit: refused too
+            img = Image.open(path)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ImageTooLarge(
+            f"{path} is over the {MAX_PIXELS // 10**6} megapixels the course decodes ({err}). {fix}"
+        ) from err
+    if img.width * img.height > MAX_PIXELS:
+        img.close()
+        raise ImageTooLarge(
+            f"{path} is {img.width}x{img.height} pixels ({img.width * img.height / 1e6:.0f} megapixels), over the "
+            f"{MAX_PIXELS // 10**6} megapixels the course decodes (a small file can claim a huge image and fill the "
+            f"memory: a decompression bomb). {fix}"
+        )
+    return img
+
+
+def to_8bit(img):
+    """16-bit grayscale (Pillow modes I;16 and I) as 8-bit L, 0..65535 scaled to 0..255 (``convert`` would clip it)."""
+    from PIL import Image
+
+    if img.mode != "I" and not img.mode.startswith("I;16"):
+        return img
+    scaled = np.round(np.asarray(img, dtype=np.float64) / 257)
+    return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8))
 
 
 def class_folders(folder: Path) -> list[str]:
@@ -270,20 +326,28 @@ def image_files(folder: Path) -> tuple[list[Path], int]:
     return images, len(files) - len(images)
 
 
-def decode_all(paths: list[Path], desc: str, size, fit: str, skip_unreadable: bool) -> tuple[list, list[Path]]:
-    """Decode images with a progress bar; with ``skip_unreadable``, unreadable ones are left out and returned."""
+def decode_all(paths: list[Path], desc: str, size, fit: str, skip_unreadable: bool) -> tuple[list, list]:
+    """Decode images with a progress bar; with ``skip_unreadable``, bad ones are left out, returned with why."""
     from tqdm.auto import tqdm
 
     decoded, bad = [], []
     for path in tqdm(paths, desc=desc, leave=False, mininterval=2):
         try:
             decoded.append(decode_image(path, size, fit))
-        except DataError:
+        except DataError as err:
             if not skip_unreadable:
                 raise
             decoded.append(None)
-            bad.append(path)
+            bad.append((path, err))
     return decoded, bad
+
+
+def skipped_note(paths: list[Path], what: str) -> list[str]:
+    """A note for the image files a load skipped, naming the first three (none: no note)."""
+    if not paths:
+        return []
+    shown = ", ".join(p.name for p in paths[:3]) + (", ..." if len(paths) > 3 else "")
+    return [f"skipped {len(paths)} {what}: {shown}"]
 
 
 def read_image_tree(
@@ -293,7 +357,8 @@ def read_image_tree(
 
     Files that are not images are skipped and counted. Without ``size`` every image must have the same size (the
     CIFAR and MNIST folders); with a size (your own photos) they are brought to it, and unreadable or truncated
-    files are skipped, counted and named in the notes instead of stopping the load.
+    files and images over MAX_PIXELS (50 megapixels) are skipped, counted and named in the notes instead of stopping
+    the load.
     """
     if fit not in FITS:
         raise DataError(f"fit must be one of {', '.join(FITS)}, not {fit!r}.")
@@ -345,9 +410,10 @@ def read_image_tree(
                 )
         arrays[split] = (np.stack(decoded), np.asarray(labels, dtype=np.int64))
     notes = [f"skipped {other_files} non-image file(s)"] if other_files else []
-    if unreadable:
-        shown = ", ".join(p.name for p in unreadable[:3]) + (", ..." if len(unreadable) > 3 else "")
-        notes.append(f"skipped {len(unreadable)} unreadable or truncated image(s): {shown}")
+    broken = [path for path, err in unreadable if not isinstance(err, ImageTooLarge)]
+    large = [path for path, err in unreadable if isinstance(err, ImageTooLarge)]
+    notes += skipped_note(broken, "unreadable or truncated image(s)")
+    notes += skipped_note(large, f"image(s) over {MAX_PIXELS // 10**6} megapixels, the most the course decodes")
     if split_folders:
         (x_train, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
     else:
@@ -400,7 +466,7 @@ def read_image_tree_cached(root: Path, name: str, size: tuple[int, int] | None =
         if cached is not None:
             return cached._replace(source=cached.source + " (cached)")
     found = read_image_tree(root, name, size, fit)
-    save_npz_atomic(
+    save_cache(
         path,
         x_train=found.x_train,
         y_train=found.y_train,

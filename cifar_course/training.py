@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import math
 import os
 import re
 import time
@@ -101,11 +102,10 @@ class Run:
         return metrics
 
     def metrics(self) -> dict:
-        """What ``save`` wrote (metrics.json)."""
-        path = self.path / "metrics.json"
-        if not path.is_file():
+        """What ``save`` wrote (metrics.json), checked by ``read_metrics``."""
+        if not (self.path / "metrics.json").is_file():
             raise FileNotFoundError(f"{self.path} has no metrics.json yet: call run.save(model, history, ...) first.")
-        return json.loads(path.read_text())
+        return read_metrics(self.path)
 
 
 def new_run(lesson: str, model_name: str, *, data=None, batch_size: int | None = None) -> Run:
@@ -196,15 +196,64 @@ def load_history(run: Path) -> dict[str, list[float]]:
     raise FileNotFoundError(f"{run} has no history (history.json or history.csv).")
 
 
+def is_number(value) -> bool:
+    """True for a finite int or float (not True/False, not NaN or infinity)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+TEXT = (lambda v: isinstance(v, str), "text")
+AMOUNT = (lambda v: is_number(v) and v >= 0, "a number >= 0")
+ACCURACY = (lambda v: is_number(v) and 0 <= v <= 1, "an accuracy from 0 to 1")
+NAMES = (lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v), "a list of names")
+METRIC_KINDS = {  # what run.save writes under each name (where it is there; None is allowed but for REQUIRED)
+    **dict.fromkeys(("lesson", "model", "profile", "dataset", "data_source", "date", "machine", "tta"), TEXT),
+    **dict.fromkeys(("precision", "weights"), TEXT),
+    **dict.fromkeys(("params", "epochs", "batch_size", "train_images", "train_seconds", "feature_seconds"), AMOUNT),
+    "images_per_second": AMOUNT,
+    **dict.fromkeys(("test_accuracy", "val_accuracy", "test_accuracy_no_tta"), ACCURACY),
+    "class_names": NAMES,
+}
+REQUIRED = ("lesson", "model", "profile", "epochs", "test_accuracy")  # what the lessons and tools read of every run
+
+
+def metrics_problem(info) -> str | None:
+    """What is wrong with the contents of a metrics.json (its shape, types, accuracies in 0..1), or None."""
+    if not isinstance(info, dict):
+        return f"holds a JSON {type(info).__name__}, not the object of names and values that run.save writes"
+    missing = [key for key in REQUIRED if info.get(key) is None]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    for key, (ok, want) in METRIC_KINDS.items():
+        if info.get(key) is not None and not ok(info[key]):
+            return f"has {key} = {json.dumps(info[key])[:40]}, not {want}"
+    return None
+
+
+def read_metrics(run: Path) -> dict:
+    """A run's metrics.json, checked: a ValueError, one line, says what is wrong with it (list_runs skips such runs)."""
+    path = Path(run) / "metrics.json"
+    try:
+        info = json.loads(path.read_text())
+    except ValueError as err:  # not JSON, not text
+        raise ValueError(f"{path} is not readable JSON ({err}); delete its run folder or train again.") from err
+    problem = metrics_problem(info)
+    if problem:
+        raise ValueError(f"{path} {problem}: run.save did not write this; fix the file or delete its run folder.")
+    return info
+
+
 def list_runs(base: Path | None = None) -> list[dict]:
-    """Every finished run under the runs folder, oldest first, each with its folder in 'run'."""
+    """Every finished run under the runs folder, oldest first, each with its folder in 'run'.
+
+    A run whose metrics.json is damaged or not what ``run.save`` writes is left out, with one line saying why.
+    """
     base = Path(base) if base else runs_dir()
     runs = []
     for path in sorted(base.glob("*/metrics.json")):
         try:
-            info = json.loads(path.read_text())
-        except (json.JSONDecodeError, OSError) as err:
-            print(f"Skipping {path.parent}: unreadable metrics.json ({err})")
+            info = read_metrics(path.parent)
+        except (ValueError, OSError) as err:
+            print(f"Skipping a saved run: {err}")
             continue
         runs.append({**info, "run": str(path.parent)})
     return sorted(runs, key=lambda r: r.get("date", ""))
@@ -235,17 +284,26 @@ def load_model(run: Path, best: bool = False) -> keras.Model:
 
     try:
         return keras.models.load_model(path, safe_mode=True)
-    except ValueError as err:
+    except (ValueError, KeyError) as err:  # KeyError: a zip without config.json, so not a model Keras saved
         if "safe_mode" in str(err):  # Keras refuses a file that holds Python code (e.g. a Lambda layer)
             raise
+        reason = err.args[0] if isinstance(err, KeyError) and err.args else err
         raise ValueError(
-            f"{path} is damaged or not a Keras model ({str(err)[:200]}). "
+            f"{path} is damaged or not a Keras model ({str(reason)[:200]}). "
             "Train the model again in its lesson (was a save interrupted?)."
         ) from err
-    except TypeError as err:  # Keras cannot find a class the file names
+    except TypeError as err:
         found = re.search(r"Could not locate class '([^']+)'", str(err))
+        if not found and "safe_mode" in str(err):  # safe mode refused a part, e.g. a vocabulary file outside the file
+            reason = str(err).split("Exception encountered: ")[-1].strip()  # Keras's innermost words, not its configs
+            raise ValueError(
+                f"{path} was refused by Keras's safe mode: {reason[:600]} (The course's models never need this: "
+                "train the model again in its lesson.)"
+            ) from err
+        if not found:
+            raise
         raise ValueError(
-            f"{path} names {found.group(1) if found else 'a class'}, which this Python session does not define: it "
-            "was saved with code that is not here (a newer course, or a class from your own notebook). Define or "
-            "import that class before loading, or train the model again in its lesson."
+            f"{path} names {found.group(1)}, which this Python session does not define: it was saved with code that "
+            "is not here (a newer course, or a class from your own notebook). Define or import that class before "
+            "loading, or train the model again in its lesson."
         ) from err

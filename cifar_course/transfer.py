@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import ConfigError, cache_dir
-from .formats import save_npz_atomic
+from .formats import save_cache
 
 FEATURE_CACHE_VERSION = 1
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # VGG16's ImageNet weights, without its top
@@ -86,8 +86,8 @@ def extract_features(
         for i in tqdm(range(0, len(x), batch_size), desc=desc, unit="batch", mininterval=2)
     ]
     features, seconds = np.concatenate(parts), time.perf_counter() - start
-    if path is not None:
-        save_npz_atomic(path, features=features, seconds=seconds, version=FEATURE_CACHE_VERSION)
+    if path is not None and not save_cache(path, features=features, seconds=seconds, version=FEATURE_CACHE_VERSION):
+        path = None  # not cached: a full or read-only disk (save_cache said so)
     size = f", cached in {path} ({features.nbytes / 2**20:.0f} MiB)" if path is not None else ""
     print(f"{desc}: computed {features.shape} in {seconds:.1f} s{size}")
     return features, seconds

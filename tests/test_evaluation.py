@@ -418,3 +418,50 @@ def test_describe_run_says_when_the_test_accuracy_averaged_augmented_views():
     final = _info("f", lesson="07", model="airbench_cnn", test_accuracy=0.67, tta="flip+shift")
     assert evaluation.describe_run(final).endswith("test 67.0% (flip+shift TTA)")
     assert evaluation.describe_run({**final, "tta": "none"}).endswith("test 67.0%")
+
+
+# --------------------------------------------------------------------------- issue 29: damaged or edited runs
+BROKEN_METRICS = {
+    "a_list": "[0.99, 0.98]",
+    "b_numeric_date": json.dumps({**_info("x", test_accuracy=0.99), "date": 20250101}),
+    "c_text_accuracy": json.dumps(_info("x", test_accuracy="0.99")),
+    "d_nan_accuracy": json.dumps(_info("x", test_accuracy=float("nan"))),  # json writes NaN, and reads it back
+    "e_accuracy_7_5": json.dumps(_info("x", test_accuracy=7.5)),
+    "f_no_accuracy": json.dumps({k: v for k, v in _info("x").items() if k != "test_accuracy"}),
+    "g_not_json": "{'test_accuracy': 0.99",
+    "h_text_epochs": json.dumps(_info("x", epochs="ten")),
+}
+
+
+def test_runs_with_a_damaged_or_edited_metrics_json_are_skipped_with_a_reason_and_never_win(tmp_path, capsys):
+    good = _run(tmp_path, "z_good", test_accuracy=0.6)
+    for name, text in BROKEN_METRICS.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "metrics.json").write_text(text)
+    runs = cc.list_runs(tmp_path)
+    assert [r["run"] for r in runs] == [str(tmp_path / "z_good")]
+    skipped = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Skipping a saved run:")]
+    assert len(skipped) == len(BROKEN_METRICS), skipped
+    for line, why in zip(
+        skipped,
+        ["a JSON list", "date = 20250101, not text", 'test_accuracy = "0.99"', "test_accuracy = NaN, not an accuracy",
+         "test_accuracy = 7.5, not an accuracy from 0 to 1", "lacks test_accuracy", "not readable JSON",
+         'epochs = "ten", not a number'],
+    ):  # fmt: skip
+        assert why in line and "Traceback" not in line, line
+    assert evaluation.best_run(runs, profile="quick")["test_accuracy"] == good["test_accuracy"]
+    evaluation.runs_table(runs)  # the table of lessons 06 and 08 builds
+    with pytest.raises(ValueError, match=r"e_accuracy_7_5.metrics.json has test_accuracy = 7.5"):
+        cc.training.read_metrics(tmp_path / "e_accuracy_7_5")
+    with pytest.raises(ValueError, match="holds a JSON list"):
+        cc.Run(tmp_path / "a_list", "04", "M3").metrics()
+
+
+def test_best_run_prefers_a_run_whose_model_is_still_there(tmp_path):
+    _run(tmp_path, "a_gone", test_accuracy=0.9)  # its model.keras was deleted (or never written)
+    _run(tmp_path, "b_here", test_accuracy=0.5)
+    (tmp_path / "b_here" / "model.keras").write_bytes(b"a model")
+    runs = cc.list_runs(tmp_path)
+    assert evaluation.best_run(runs, profile="quick")["run"].endswith("b_here")
+    assert evaluation.best_run(runs, lesson="04", profile="full")["run"].endswith("b_here")
+    assert evaluation.best_run(runs[:1], profile="quick")["run"].endswith("a_gone")  # the only one: load_model says why

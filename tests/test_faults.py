@@ -5,12 +5,14 @@ test_data.py and test_config.py hold the happy paths and the main errors; this f
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import re
 import subprocess
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 
 import keras
@@ -298,6 +300,57 @@ def test_interrupted_cache_write_leaves_nothing_a_later_run_trusts(tmp_path, mon
     assert formats.tree_cache_path(root, "cifar10").is_file()
 
 
+@pytest.mark.parametrize("how", ["under a file", "disk full"])
+def test_a_cache_that_cannot_be_written_is_skipped_with_one_note(tmp_path, monkeypatch, capsys, how):
+    """Issue 29: a read-only or full cache folder made load_dataset fail with [Errno 28] after decoding everything."""
+    write_image_tree(tmp_path / "d" / "cifar10")
+    if how == "under a file":  # mkdir fails, for root too (chmod would not stop root)
+        (tmp_path / "a-file").write_text("not a folder")
+        cache = tmp_path / "a-file" / "cache"
+        monkeypatch.setenv("CIFAR_COURSE_CACHE", str(cache))
+    else:
+        cache = tmp_path / "cache"
+
+        def disk_full(file, **arrays):
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(np, "savez", disk_full)
+    ds = cc.load_dataset("cifar10", tmp_path / "d", subset=False)
+    assert len(ds.x_train) == 36 and "(cached)" not in ds.source
+    notes = [line for line in capsys.readouterr().out.splitlines() if "could not write the cache" in line]
+    assert len(notes) == 1 and str(cache) in notes[0] and "CIFAR_COURSE_CACHE" in notes[0], notes
+    assert _cache_files(tmp_path) == []
+
+
+def test_named_data_set_of_the_wrong_image_shape_is_one_clear_error_at_load_time(tmp_path):
+    """Issue 29: 28x28 grayscale or 64x64 images in cifar10/, under its class names, failed 24 cells later."""
+    names = list(data_mod.CIFAR10_CLASSES)
+    write_image_tree(tmp_path / "gray" / "cifar10", classes=names, n_train=2, n_test=1, size=(28, 28), mode="L")
+    with pytest.raises(cc.DataError, match=r"cifar10 images are 32x32x3 .* but these are 28x28x1.*image_size"):
+        cc.load_dataset("cifar10", tmp_path / "gray")
+    write_image_tree(tmp_path / "big" / "cifar10", classes=names, n_train=2, n_test=1, size=(64, 64))
+    with pytest.raises(cc.DataError, match=r"but these are 64x64x3.*cifar-10-python.tar.gz"):
+        cc.load_dataset("cifar10", tmp_path / "big")
+    write_image_tree(tmp_path / "rgb" / "mnist", classes=[str(d) for d in range(10)], n_train=2, n_test=1)
+    with pytest.raises(cc.DataError, match=r"mnist images are 28x28x1 .* but these are 32x32x3"):
+        cc.load_dataset("mnist", tmp_path / "rgb")
+    small = tmp_path / "npz" / "cifar100"
+    small.mkdir(parents=True)
+    np.savez(
+        small / "arrays.npz",
+        x_train=np.zeros((100, 16, 16, 3), np.uint8),
+        y_train=np.arange(100),
+        x_test=np.zeros((100, 16, 16, 3), np.uint8),
+        y_test=np.arange(100),
+        class_names=np.array([f"c{i}" for i in range(100)]),
+    )
+    with pytest.raises(cc.DataError, match=r"cifar100 images are 32x32x3 .* but these are 16x16x3"):
+        cc.load_dataset("cifar100", tmp_path / "npz")
+    # other classes in a data set's folder are images of your own: their size is not the data set's business
+    write_image_tree(tmp_path / "own" / "cifar10", classes=("cat", "dog"), size=(8, 8))
+    assert cc.load_dataset("cifar10", tmp_path / "own", subset=False).x_train.shape[1:] == (8, 8, 3)
+
+
 # --------------------------------------------------------------------------- pickles that would run code
 class _Payload:
     """Unpickling this object would call ``func(*args)``."""
@@ -386,6 +439,33 @@ def test_model_naming_an_unknown_class_is_a_clear_error(tmp_path):
     keras.Sequential([keras.Input((4,)), StudentsDense(2)]).save(tmp_path / "model.keras")
     with pytest.raises(ValueError, match="model.keras names StudentsDense, which this Python session does not define"):
         cc.load_model(tmp_path)
+
+
+def test_keras_zip_without_config_json_is_a_clear_error_naming_the_file(tmp_path):
+    """Issue 29: a .keras zip without config.json raised a bare KeyError."""
+    with zipfile.ZipFile(tmp_path / "model.keras", "w") as zf:
+        zf.writestr("metadata.json", "{}")
+    with pytest.raises(ValueError, match=r"model.keras is damaged or not a Keras model \(.*'config.json'.*Train"):
+        cc.load_model(tmp_path)
+
+
+def test_model_refused_for_a_vocabulary_file_outside_it_is_not_called_an_unknown_class(tmp_path):
+    """Issue 29: safe mode refusing an outside vocabulary file was reworded as "define or import that class"."""
+    keras.Sequential([keras.Input((1,), dtype="string"), keras.layers.StringLookup(vocabulary=["cat", "dog"])]).save(
+        tmp_path / "saved.keras"
+    )
+    with zipfile.ZipFile(tmp_path / "saved.keras") as saved, zipfile.ZipFile(tmp_path / "model.keras", "w") as edited:
+        for item in saved.infolist():
+            raw = saved.read(item.filename)
+            if item.filename == "config.json":  # point the vocabulary at a file outside the model, as an attacker would
+                raw = raw.replace(b'["cat", "dog"]', json.dumps(str(tmp_path / "secret.txt")).encode())
+            edited.writestr(item, raw)
+    (tmp_path / "secret.txt").write_text("password\n")
+    with pytest.raises(ValueError) as refused:
+        cc.load_model(tmp_path)
+    message = str(refused.value)
+    assert "safe mode" in message and "vocabulary file outside of the model archive" in message, message
+    assert "Define or import" not in message and "config={" not in message and len(message) < 1000
 
 
 UNSAFE = {

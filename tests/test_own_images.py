@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -147,3 +149,46 @@ def test_cache_false_leaves_no_cache_file(photos, tmp_path):
     assert not list((tmp_path / "cache").glob("*.npz"))
     cc.load_dataset(str(photos), profile="full")
     assert len(list((tmp_path / "cache").glob("pets-*.npz"))) == 1
+
+
+# --------------------------------------------------------------------------- issue 29: 16-bit images, bombs
+def test_16_bit_grayscale_is_scaled_to_8_bits_not_clipped_to_white(tmp_path):
+    ramp = np.linspace(0, 65535, 64 * 64).reshape(64, 64).astype(np.uint16)  # black to white
+    path = tmp_path / "ramp16.png"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode in ("I;16", "I")
+    want = np.round(ramp / 257)
+    as_photo = cc.data.load_image(path, image_size=(64, 64))  # own photos: RGB
+    assert as_photo.shape == (64, 64, 3) and abs(float(as_photo.mean()) - 127.5) < 1
+    np.testing.assert_allclose(as_photo[..., 0], want, atol=1)
+    as_is = cc.formats.decode_image(path)  # a data set's folder: one channel, as it is
+    assert as_is.shape == (64, 64, 1)
+    np.testing.assert_allclose(as_is[..., 0], want, atol=1)
+
+
+def _png_header(path, width: int, height: int):
+    """A PNG of a few dozen bytes whose header claims width x height pixels (the start of a decompression bomb)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grayscale
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b""))
+    return path
+
+
+def test_decompression_bombs_are_skipped_and_counted_before_they_are_decoded(photos, capsys):
+    bomb = photos / "train" / "cat" / "bomb.png"
+    Image.new("1", (7500, 7500)).save(bomb)  # 56 megapixels in 7 KB, under Pillow's own limit
+    assert bomb.stat().st_size < 20_000
+    _png_header(photos / "train" / "dog" / "huge.png", 20_000, 20_000)  # over Pillow's limit: its own error
+    ds = cc.load_dataset(str(photos), profile="full")
+    assert ds.x_train.shape == (20, 32, 32, 3)  # the good photos, as without the bombs
+    out = capsys.readouterr().out
+    assert "skipped 1 unreadable or truncated image(s): cut.jpg" in out
+    assert "skipped 2 image(s) over 50 megapixels, the most the course decodes: bomb.png, huge.png" in out
+    with pytest.raises(cc.DataError, match=r"bomb.png is 7500x7500 pixels \(56 megapixels\), over the 50 megapixels"):
+        cc.data.load_image(bomb)
+    with pytest.raises(cc.DataError, match=r"huge.png is over the 50 megapixels the course decodes.*Shrink it"):
+        cc.data.load_image(photos / "train" / "dog" / "huge.png")
+    assert cc.formats.MAX_PIXELS == 50_000_000

@@ -235,3 +235,20 @@ def test_data_kind_and_latest_only_tell_own_data_apart():
     assert [r["date"] for r in report.latest_only(runs)] == ["2", "3", "4"]  # the newest CIFAR-10 run stays
     rows = report.run_rows([{**cifar, "class_names": ["cat", "dog"]}, {**cifar, "run": "x"}])
     assert rows[0][-2:] == ["-", "-"] and rows[1][-1] == "67.4% test, 298 s"
+
+
+def test_report_skips_runs_whose_metrics_json_is_damaged_or_edited(tmp_path, capsys):
+    """Issue 29: valid JSON of the wrong shape, or impossible accuracies, crashed the report with a TypeError."""
+    runs = _fake_runs(tmp_path / "runs")
+    _run_folder(runs, "02_R1_text_accuracy", test_accuracy="0.99")
+    _run_folder(runs, "02_R1_accuracy_7_5", test_accuracy=7.5, date="2026-01-05T10:00:00")
+    _run_folder(runs, "02_R1_numeric_date", date=20260106)
+    (runs / "02_R1_a_list").mkdir()
+    (runs / "02_R1_a_list" / "metrics.json").write_text('["not", "a", "run"]')
+    status, out, err = _status(capsys, "report", "--runs", runs, "--out", tmp_path / "results")
+    assert status == 0 and "Traceback" not in err, err
+    md = (tmp_path / "results" / "report.md").read_text()
+    assert len([line for line in md.splitlines() if line.startswith("| 0")]) == 4  # the four good runs only
+    for name in ("text_accuracy", "accuracy_7_5", "numeric_date", "a_list"):
+        assert name not in md
+        assert sum(line.startswith("Skipping a saved run: ") and name in line for line in out.splitlines()) == 1

@@ -143,3 +143,14 @@ def test_the_weights_file_and_url_are_the_ones_the_models_and_keras_use():
     assert transfer.VGG16_NOTOP_FILE == models.VGG16_NOTOP_FILE
     keras_vgg16 = pytest.importorskip("keras.src.applications.vgg16")  # Keras's own module (not public API)
     assert transfer.VGG16_URL == keras_vgg16.WEIGHTS_PATH_NO_TOP
+
+
+def test_a_feature_cache_that_cannot_be_written_is_skipped_with_one_note(monkeypatch, tmp_path, capsys):
+    """Issue 29: a read-only or full cache folder must not stop lesson 05; the features are computed anyway."""
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("CIFAR_COURSE_CACHE", str(tmp_path / "a-file" / "cache"))  # mkdir fails, even for root
+    features, _ = transfer.extract_features(tiny_base(), pixels(4).astype(np.float32))
+    assert features.shape == (4, 3, 3, 4)
+    out = capsys.readouterr().out
+    assert out.count("could not write the cache") == 1 and str(tmp_path / "a-file" / "cache") in out
+    assert "computed (4, 3, 3, 4)" in out and "cached in" not in out
