@@ -56,6 +56,39 @@ def test_lesson05_timing_reports_times_and_never_accuracies(tmp_path):
     assert not any("accuracy" in line or "0.43" in line for line in lines)
 
 
+def test_course_timing_keeps_times_and_drops_what_random_weights_decided():
+    def lesson(number, accuracies, runs=()):
+        lines = [
+            {"split": split, "value": value, "line": f"{split} accuracy: {value:.4f}"} for split, value in accuracies
+        ]
+        return {"lesson": number, "notebook": f"{number}_x", "status": "ok", "seconds": 10.0, "accuracies": lines,
+                "saved_runs": list(runs)}  # fmt: skip
+
+    record = {
+        "profile": "quick", "data": "cifar10", "started": "s", "finished": "f", "machine": "m", "versions": {},
+        "lessons": [
+            lesson("04", [("Test", 0.5)], [{"model": "M3", "test_accuracy": 0.5}]),
+            lesson("05", [("Validation", 0.286), ("Test", 0.305)], [{"model": "M4", "test_accuracy": 0.305}]),
+            lesson("06", [("Test", 0.305)]),  # lesson 06 analysed lesson 05's run
+            lesson("08", [("Test", 0.5)]),
+        ],
+    }  # fmt: skip
+    timing = load("course_timing")
+    cleaned = timing.without_random_accuracies(record)
+    by_lesson = {entry["lesson"]: entry for entry in cleaned["lessons"]}
+    assert by_lesson["05"]["accuracies"] == [] and by_lesson["06"]["accuracies"] == []
+    assert by_lesson["05"]["saved_runs"][0]["weights"].startswith("RANDOM")
+    assert by_lesson["05"]["saved_runs"][0]["test_accuracy"] is None
+    assert (
+        [a["value"] for a in by_lesson["04"]["accuracies"]]
+        == [0.5]
+        == [a["value"] for a in by_lesson["08"]["accuracies"]]
+    )
+    text = timing.markdown(cleaned, "python benchmarks/course_timing.py --profile quick")
+    assert "0.305" not in text and "0.2860" not in text and "Test accuracy: 0.5000" in text
+    assert "40.0" in text  # the total of the four lessons' seconds
+
+
 def test_lesson07_full_uses_the_lessons_model_and_recipe():
     import re
 
