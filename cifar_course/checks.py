@@ -739,11 +739,9 @@ def install_short_tracebacks(*also: type[Exception]) -> None:
 # --------------------------------------------------------------------------- lesson 08: what the network sees
 def _probabilities(model, images) -> np.ndarray:
     """Class probabilities of a batch (float64); a softmax is applied when the model outputs logits."""
-    out = np.asarray(model.predict(np.asarray(images, dtype=np.float32), batch_size=256, verbose=0), np.float64)
-    if out.min() < 0 or not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
-        out = np.exp(out - out.max(axis=1, keepdims=True))
-        out /= out.sum(axis=1, keepdims=True)
-    return out
+    from .evaluation import as_probabilities
+
+    return as_probabilities(model.predict(np.asarray(images, dtype=np.float32), batch_size=256, verbose=0))
 
 
 def _heat_share(heat, top: float = 0.1) -> float:

@@ -214,13 +214,12 @@ def predict_tta(
     """Test-time augmentation: the mean probabilities over the image, its mirror image (``flip``) and, with
     ``translate=1``, both moved one pixel up-left and down-right (6 views in all). ``per_view=True`` returns every
     view's probabilities instead, shape (views, images, classes), the image as it is first."""
-    from scipy.special import softmax
+    from tqdm.auto import tqdm
+
+    from .evaluation import as_probabilities
 
     def probs(images):
-        out = np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float64)
-        return out if np.allclose(out.sum(axis=1), 1.0, atol=1e-3) and out.min() >= 0 else softmax(out, axis=1)
-
-    from tqdm.auto import tqdm
+        return as_probabilities(model.predict(images, batch_size=batch_size, verbose=0))
 
     views = [x] + [shift(x, d, d) for d in (-translate, translate) if translate]
     views += [v[:, :, ::-1] for v in views] if flip else []
