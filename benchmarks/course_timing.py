@@ -77,16 +77,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from lesson05_timing import write_random_vgg16_weights
+    from lesson05_timing import random_weights_env
 
     command = f"python benchmarks/course_timing.py --profile {args.profile}" + (
         f" --only {args.only}" if args.only else ""
     )
     with tempfile.TemporaryDirectory(prefix="course-timing-") as tmp:
         tmp = Path(tmp)
-        weights = tmp / "vgg16_notop_RANDOM_layout_only.weights.h5"
-        write_random_vgg16_weights(weights)
-        env = {**os.environ, "CIFAR_COURSE_VGG16_WEIGHTS": str(weights), "CIFAR_COURSE_RUNS": str(tmp / "runs")}
+        env = random_weights_env(tmp)
         features = cache_dir() / "features"
         before = set(features.glob("*.npz"))
         run = [sys.executable, "-m", "cifar_course", "run", "--profile", args.profile, "--out", str(tmp / "course")]

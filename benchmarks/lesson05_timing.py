@@ -39,6 +39,13 @@ def write_random_vgg16_weights(path: Path) -> None:
     keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(path)
 
 
+def random_weights_env(tmp: Path) -> dict[str, str]:
+    """The environment for lessons on RANDOM VGG16 weights: a weights file of VGG16's layout in ``tmp``, runs there."""
+    weights = tmp / "vgg16_notop_RANDOM_layout_only.weights.h5"
+    write_random_vgg16_weights(weights)
+    return {**os.environ, "CIFAR_COURSE_VGG16_WEIGHTS": str(weights), "CIFAR_COURSE_RUNS": str(tmp / "runs")}
+
+
 def timing_lines(executed: Path) -> list[str]:
     """The lines of an executed lesson 05 that report times or speeds (accuracies dropped)."""
     nb = json.loads(executed.read_text())
@@ -63,9 +70,7 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="lesson05-timing-") as tmp:
         tmp = Path(tmp)
-        weights = tmp / "vgg16_notop_RANDOM_layout_only.weights.h5"
-        write_random_vgg16_weights(weights)
-        env = {**os.environ, "CIFAR_COURSE_VGG16_WEIGHTS": str(weights), "CIFAR_COURSE_RUNS": str(tmp / "runs")}
+        env = random_weights_env(tmp)
         # Fresh random weights never match a cached feature file, so the lesson computes its features as on a
         # student's first run; the files it caches are deleted afterwards (they are up to 2 GB in full).
         features = cache_dir() / "features"
