@@ -15,6 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's start-up
 from .config import (
     PROFILES,
     ConfigError,
+    MissingHere,
     Profile,
     get_profile,
     machine,
@@ -82,8 +83,8 @@ _MODULES = (
 
 __all__ = [
     # config: profiles, seeds, precision, machine
-    "PROFILES", "ConfigError", "Profile", "get_profile", "machine", "runs_dir", "set_precision", "set_profile",
-    "set_seeds", "setup", "versions",
+    "PROFILES", "ConfigError", "MissingHere", "Profile", "get_profile", "machine", "runs_dir", "set_precision",
+    "set_profile", "set_seeds", "setup", "versions",
     # data: loading and preparing arrays
     "DATASETS", "DataError", "DataNotFoundError", "Dataset", "load_dataset", "one_hot", "scale_pixels",
     "split_validation", "stratified_subset",

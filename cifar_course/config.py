@@ -44,6 +44,11 @@ class ConfigError(ValueError):
     """A setting (profile, folder, file) is wrong; the message says how to fix it."""
 
 
+class MissingHere(ConfigError):
+    """Something a lesson needs is not on this machine (e.g. VGG16's weights offline): `cifar-course run` reports
+    the lesson as not run (exit 3), not as broken."""
+
+
 def _check_profile_name(name: str, where: str) -> str:
     key = name.strip().lower()
     if key not in PROFILES:

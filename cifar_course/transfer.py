@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import ConfigError, cache_dir
+from .config import MissingHere, cache_dir
 from .formats import save_cache
 
 FEATURE_CACHE_VERSION = 1
@@ -17,7 +17,7 @@ VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # VGG16'
 VGG16_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE  # Keras's source
 
 
-def vgg16_weights_missing(err: Exception) -> ConfigError:
+def vgg16_weights_missing(err: Exception) -> MissingHere:
     """The error when VGG16's weights are neither here nor downloadable: line 1 what is missing, then the fixes.
 
     Raise it ``from None``: the failed download's own traceback (a hundred lines of urllib) adds nothing.
@@ -25,7 +25,7 @@ def vgg16_weights_missing(err: Exception) -> ConfigError:
     first_line = (str(err).strip() or type(err).__name__).splitlines()[0]
     reason = first_line.rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
     keras_models = Path(os.environ.get("KERAS_HOME", "~/.keras")) / "models"
-    return ConfigError(
+    return MissingHere(
         f"VGG16's ImageNet weights are missing: {VGG16_NOTOP_FILE} is not on this machine and Keras could not "
         f"download it ({reason[:100]}).\n"
         'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)"\n'

@@ -39,7 +39,7 @@ def lessons(tmp_path_factory) -> Path:
     )
     _notebook(
         folder / "02_needs_weights.ipynb",
-        "import cifar_course as cc\nraise cc.ConfigError('Could not get VGG16 ImageNet weights (offline)')",
+        "import cifar_course as cc\nraise cc.MissingHere('Could not get VGG16 ImageNet weights (offline)')",
     )
     _notebook(folder / "03_broken.ipynb", "x = 1", "print('before the error')\n1 / 0", "print('never')")
     _notebook(folder / "04_after.ipynb", "print('Test accuracy: 0.9')")
@@ -92,6 +92,20 @@ def test_run_not_run_lesson_gives_exit_3_and_results(lessons, tmp_path, capsys):
     executed = nbformat.read(folder / "01_ok.ipynb", as_version=4)
     text = "".join(o.get("text", "") for o in executed.cells[1].outputs)
     assert "profile=smoke" in text and f"data={data.resolve()}" in text
+
+
+def test_a_wrong_argument_in_a_lesson_is_a_failure_not_a_missing_prerequisite(tmp_path, capsys):
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    _notebook(folder / "01_bug.ipynb", "import cifar_course as cc\ncc.split_validation([1, 2], [0, 1], fraction=2)")
+    status, out, err = _run(
+        capsys, "run", "--profile", "smoke", "--notebooks", folder, "--out", tmp_path, "--no-progress"
+    )
+    assert status == runner.EXIT_FAILED == 1  # a ConfigError for a bad argument: the lesson is broken, not "not run"
+    info = json.loads(next(tmp_path.glob("course-smoke-*/results.json")).read_text())
+    assert (
+        info["lessons"][0]["status"] == "failed" and "fraction must be between 0 and 1" in info["lessons"][0]["reason"]
+    )
 
 
 def test_run_stops_at_failing_cell_and_keeps_earlier_results(lessons, tmp_path, capsys):

@@ -26,8 +26,9 @@ LESSON_RE = re.compile(r"^(\d{2})_[\w.-]+\.ipynb$")
 ACCURACY_RE = re.compile(
     r"^(Test|Validation|Val|Train|Training) accuracy: ([0-9]*\.?[0-9]+)\s*$", re.MULTILINE | re.IGNORECASE
 )
-# errors that mean "a prerequisite is missing on this machine", not "the lesson is broken"
-NOT_RUN_ERRORS = {"ConfigError"}
+# errors that mean "a prerequisite is missing on this machine", not "the lesson is broken": any other error,
+# ConfigError for a wrong argument included, is a failure
+NOT_RUN_ERRORS = {"MissingHere", "DataNotFoundError"}
 CURRENT_ENV_KERNEL = ":cifar-course-current-env"
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
