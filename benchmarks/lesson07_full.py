@@ -89,10 +89,13 @@ def main(argv=None) -> int:
     cc.set_seeds(42)
     final = args.recipe == "step13"
     bias_scale = 1.0 if args.recipe == "step10" else 64.0
-    model = cc.models.airbench_cnn(whitening, 10)
-    model = cc.modern.compile_airbench(model, peak, steps, bias_scale=bias_scale, triangular=final)
-    batches = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2, alternate_flips=final)
-    callbacks = [cc.EpochTimer(len(x_train))] + ([cc.modern.Lookahead(steps)] if final else [])
+    if final:  # the lesson's step 13, from the function its last step calls
+        model, batches, callbacks = cc.modern.final_recipe(x_train, y_train, whitening, args.epochs, BATCH, peak)
+    else:  # the lesson's steps 10 and 11: warm-up + cosine, random flips, no lookahead
+        model = cc.models.airbench_cnn(whitening, 10)
+        model = cc.modern.compile_airbench(model, peak, steps, bias_scale=bias_scale, triangular=False)
+        batches, callbacks = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2), []
+    callbacks = [cc.EpochTimer(len(x_train)), *callbacks]
     machine = cc.config.machine()
     print(
         f"{model.count_params():,} parameters, {policy}, peak lr {peak:.3g}, {len(x_train):,} training images, "

@@ -332,3 +332,21 @@ def test_smooth_losses_is_the_bias_corrected_average_suggest_lr_reads():
     assert smooth[1] == pytest.approx((0.5 * 0.5 * 4 + 0.5 * 2) / (1 - 0.25))
     lrs = np.array([1e-4, 1e-3, 1e-2, 1e-1])
     assert modern.suggest_lr(lrs, losses, beta=0.5) == pytest.approx(lrs[int(np.argmin(smooth))] / 10)
+
+
+def test_final_recipe_is_step_12s_recipe_over_the_whole_run():
+    import numpy as np
+
+    from cifar_course import modern
+
+    x = np.random.default_rng(0).integers(0, 256, (20, 32, 32, 3), dtype=np.uint8)
+    y = np.eye(10, dtype="float32")[np.arange(20) % 10]
+    model, batches, callbacks = modern.final_recipe(x, y, modern.patch_whitening(x), epochs=3, batch_size=8)
+    assert model.name == "airbench_cnn" and isinstance(model.optimizer, modern.BiasScaledSGD)
+    schedule = model.optimizer.get_config()["learning_rate"]  # airbench's triangle over 3 epochs of 3 batches
+    assert schedule["class_name"] == "Triangular"
+    assert schedule["config"]["peak_lr"] == 1.5 * 8 / 1024 and schedule["config"]["total_steps"] == 9
+    assert [type(c) for c in callbacks] == [modern.Lookahead] and callbacks[0].total_steps == 9
+    images, labels = next(iter(batches))
+    assert images.shape == (8, 32, 32, 3) and float(images.numpy().max()) <= 1.0  # scaled batches
+    model.fit(batches, epochs=1, callbacks=callbacks, verbose=0)  # trains as the lesson's step 13 does
