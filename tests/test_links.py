@@ -7,7 +7,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-import tomllib
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli, the same parser under its old name
+    import tomli as tomllib
 
 from cifar_course.tools import links
 from cifar_course.tools.common import ToolError

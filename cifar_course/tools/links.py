@@ -26,8 +26,11 @@ def project_url(pyproject: Path = ROOT / "pyproject.toml") -> str:
     """The repository URL in ``pyproject.toml`` (``[project.urls] Repository``), without a trailing slash."""
     try:
         import tomllib
-    except ImportError as err:  # Python 3.10
-        raise ToolError("Reading pyproject.toml needs Python 3.11 or newer (tomllib).") from err
+    except ImportError:  # Python 3.10: tomli is the same parser under its old name (pytest brings it)
+        try:
+            import tomli as tomllib
+        except ImportError as err:
+            raise ToolError("Reading pyproject.toml needs Python 3.11 or newer, or `pip install tomli`.") from err
     try:
         url = tomllib.loads(Path(pyproject).read_text())["project"]["urls"]["Repository"]
     except (OSError, KeyError) as err:
