@@ -739,7 +739,7 @@ def install_short_tracebacks(*also: type[Exception]) -> None:
 # --------------------------------------------------------------------------- lesson 08: what the network sees
 def _probabilities(model, images) -> np.ndarray:
     """Class probabilities of a batch (float64); a softmax is applied when the model outputs logits."""
-    from .evaluation import as_probabilities
+    from .arrays import as_probabilities
 
     return as_probabilities(model.predict(np.asarray(images, dtype=np.float32), batch_size=256, verbose=0))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrays import as_probabilities
 from .config import ConfigError
 from .data import DATASETS
 
@@ -14,16 +15,6 @@ def predict_probabilities(model, x, batch_size: int = 256) -> np.ndarray:
     """Class probabilities for ``x``; a softmax is applied when the model outputs logits (as R1 does)."""
     check_input(model, x)
     return as_probabilities(model.predict(x, batch_size=batch_size, verbose=0))
-
-
-def as_probabilities(out) -> np.ndarray:
-    """A model's outputs as class probabilities (float64): a softmax unless every row already is one (R1: logits)."""
-    from scipy.special import softmax
-
-    out = np.asarray(out, dtype=np.float64)
-    if out.min() >= 0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
-        return out
-    return softmax(out, axis=1)
 
 
 def check_input(model, x) -> None:

@@ -230,7 +230,7 @@ def predict_tta(
     view's probabilities instead, shape (views, images, classes), the image as it is first."""
     from tqdm.auto import tqdm
 
-    from .evaluation import as_probabilities
+    from .arrays import as_probabilities
 
     def probs(images):
         return as_probabilities(model.predict(images, batch_size=batch_size, verbose=0))
