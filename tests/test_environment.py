@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import tomllib
 import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: pytest brings tomli, the same parser under its old name
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
