@@ -6,32 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrays import as_probabilities
+from .arrays import as_probabilities, model_images
 from .config import ConfigError
 from .data import DATASETS
 
 
 def predict_probabilities(model, x, batch_size: int = 256) -> np.ndarray:
     """Class probabilities for ``x``; a softmax is applied when the model outputs logits (as R1 does)."""
-    check_input(model, x)
-    return as_probabilities(model.predict(x, batch_size=batch_size, verbose=0))
-
-
-def check_input(model, x) -> None:
-    """A clear error, naming the shape the model takes, for images it cannot take (one photo, a photo's size, uint8)."""
-    want = tuple(model.input_shape[1:])
-    got = tuple(np.shape(x))
-    size = "x".join(str(d) for d in want)
-    if got[1:] == want and np.asarray(x).dtype.kind == "f":
-        return
-    if got == want:
-        raise ValueError(f"the model takes a batch of {size} images; for one image pass x[None] (a batch of one).")
-    if got[1:] != want:
-        raise ValueError(
-            f"the model takes {size} images, but these are {'x'.join(map(str, got[1:]))}: bring a "
-            "photo to size with cc.data.load_image(path), then scale it with cc.scale_pixels."
-        )
-    raise ValueError("the model takes float pixels in [0, 1]: scale the uint8 images with cc.scale_pixels(x) first.")
+    return as_probabilities(model.predict(model_images(model, x), batch_size=batch_size, verbose=0))
 
 
 def confusion_matrix(y_true, y_pred, num_classes: int) -> np.ndarray:

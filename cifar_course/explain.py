@@ -15,6 +15,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
+from .arrays import flat_layers, model_images
+
 CONV_LAYERS = (layers.Conv2D, layers.SeparableConv2D, layers.DepthwiseConv2D)  # what counts as a convolution
 ACTIVATIONS = (layers.ReLU, layers.LeakyReLU, layers.ELU, layers.PReLU, layers.Activation)  # activation layers
 SCORES = "class scores"  # the key of the class scores in what _probe's models return
@@ -22,12 +24,12 @@ SCORES = "class scores"  # the key of the class scores in what _probe's models r
 
 def conv_layers(model: keras.Model) -> list[str]:
     """The names of the model's 2-D convolution layers, input to output, nested models opened."""
-    return [layer.name for layer in _flat_layers(model) if isinstance(layer, CONV_LAYERS)]
+    return [layer.name for layer in flat_layers(model) if isinstance(layer, CONV_LAYERS)]
 
 
 def feature_maps(model: keras.Model, image: np.ndarray, layer_names: list[str] | None = None) -> dict[str, np.ndarray]:
     """The activations of one image (H, W, C) at the named layers (default: all convolutions), each (h, w, channels)."""
-    image = _check_images(model, image)
+    image = model_images(model, image)
     if len(image) != 1:
         raise ValueError(f"feature_maps takes one image of shape (H, W, C), got {len(image)} images: pass images[i]")
     layer_names = _conv_layer_names(model) if layer_names is None else list(layer_names)
@@ -51,7 +53,7 @@ def grad_cam(
     models put BatchNormalization and a ReLU or LeakyReLU layer after it) is read after that activation: Grad-CAM
     weighs the rectified maps, while raw sums can be negative everywhere and leave an empty map.
     """
-    images = _check_images(model, images)
+    images = model_images(model, images)
     layer_name = _rectified(model, layer_name or _conv_layer_names(model)[-1])
     if len(images) == 0:  # no images (e.g. a model with no mistakes to explain): no maps
         return np.zeros(images.shape[:3], dtype=np.float32)
@@ -90,7 +92,7 @@ def occlusion_map(
     and all its occluded copies go through the model as one batch (226 images for 32x32 with the defaults). For a
     model that outputs logits, the probabilities are their softmax.
     """
-    image = _check_images(model, image)[0]
+    image = model_images(model, image)[0]
     height, width = image.shape[:2]
     corners = [(y, x) for y in _starts(height, patch, stride) for x in _starts(width, patch, stride)]
     copies = np.repeat(image[None], len(corners) + 1, axis=0)  # copy 0 stays as it is
@@ -152,19 +154,10 @@ def _conv_layer_names(model: keras.Model) -> list[str]:
     return names
 
 
-def _flat_layers(model: keras.Model) -> list[keras.Layer]:
-    """The model's layers in order, nested models opened."""
-    return [
-        inner
-        for layer in model.layers
-        for inner in (_flat_layers(layer) if isinstance(layer, keras.Model) else [layer])
-    ]
-
-
 def _rectified(model: keras.Model, name: str) -> str:
     """The layer Grad-CAM reads for layer ``name``: after a convolution with a linear output, the activation layer
     that follows it (BatchNormalization in between allowed); any other layer as it is."""
-    flat = _flat_layers(model)
+    flat = flat_layers(model)
     at = next((i for i, layer in enumerate(flat) if layer.name == name), None)
     if at is None or not isinstance(flat[at], CONV_LAYERS) or flat[at].get_config()["activation"] != "linear":
         return name  # unknown names are reported by _probe
@@ -174,26 +167,6 @@ def _rectified(model: keras.Model, name: str) -> str:
         if not isinstance(layer, layers.BatchNormalization):
             break
     return name
-
-
-def _check_images(model: keras.Model, images: np.ndarray) -> np.ndarray:
-    """Images as a float32 batch (N, H, W, C), or a ValueError when they do not fit the model."""
-    images = np.asarray(images)
-    if images.ndim == 3:
-        images = images[None]  # one image -> a batch of one
-    try:
-        expected = tuple(model.input_shape[1:])
-    except (AttributeError, ValueError) as error:
-        raise ValueError(
-            f"model {model.name!r} has no input shape yet: start it with keras.Input(shape=...)"
-        ) from error
-    if images.ndim != 4 or any(e is not None and e != got for e, got in zip(expected, images.shape[1:])):
-        want = "x".join("?" if e is None else str(e) for e in expected)
-        got = "x".join(str(s) for s in images.shape[-3:])
-        raise ValueError(f"the model takes {want} images; resize yours first (got {got}, shape {images.shape})")
-    if images.dtype == np.uint8:
-        raise ValueError("the images are uint8 (0..255): scale them to [0, 1] first, cc.scale_pixels(images)")
-    return images.astype(np.float32)
 
 
 def _classes(class_index: int | np.ndarray | None, scores: np.ndarray) -> np.ndarray:

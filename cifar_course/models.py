@@ -15,6 +15,7 @@ import keras
 import numpy as np
 from keras import layers
 
+from .arrays import flat_layers
 from .config import ConfigError, get_profile
 from .transfer import VGG16_NOTOP_FILE, vgg16_weights_missing
 
@@ -338,14 +339,10 @@ def m4(base: keras.Model, head: keras.Model, name: str = "M4_transfer") -> keras
 # --------------------------------------------------------------------------- a lesson's model against this file
 def layer_specs(model: keras.Model) -> list[tuple[str, dict]]:
     """Each layer's type and configuration (names left out), with nested models opened up."""
-    specs = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            specs += layer_specs(layer)
-        else:
-            config = {k: v for k, v in layer.get_config().items() if k != "name"}
-            specs.append((type(layer).__name__, config))
-    return specs
+    return [
+        (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
+        for layer in flat_layers(model)
+    ]
 
 
 def _describe(spec: tuple[str, dict]) -> str:

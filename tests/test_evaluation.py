@@ -397,10 +397,12 @@ def test_predicting_images_the_model_cannot_take_names_the_shape_and_the_fix():
 
     model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(10)])
     photo = np.zeros((480, 640, 3), np.float32)
-    with pytest.raises(ValueError, match=r"takes 32x32x3 images, but these are 640x3.*cc.data.load_image"):
+    with pytest.raises(
+        ValueError, match=r"takes 32x32x3 images; resize yours first \(got 480x640x3.*cc.data.load_image"
+    ):
         evaluation.predict_probabilities(model, photo)
-    with pytest.raises(ValueError, match=r"takes a batch of 32x32x3 images; for one image pass x\[None\]"):
-        evaluation.predict_probabilities(model, np.zeros((32, 32, 3), np.float32))
+    one = evaluation.predict_probabilities(model, np.zeros((32, 32, 3), np.float32))  # one image: a batch of one
+    assert one.shape == (1, 10)
     with pytest.raises(ValueError, match="scale the uint8 images with cc.scale_pixels"):
         evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.uint8))
     assert evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 10)

@@ -291,7 +291,7 @@ def test_clear_errors(models):
         explain.grad_cam(models["sequential"], np.zeros((2, 28, 28, 3), np.float32))
     with pytest.raises(ValueError, match="32x32x3 images; resize yours first"):
         explain.occlusion_map(models["functional"], np.zeros((32, 32, 1), np.float32))
-    with pytest.raises(ValueError, match="scale them to"):
+    with pytest.raises(ValueError, match="uint8.*scale the uint8 images with cc.scale_pixels"):
         explain.grad_cam(models["sequential"], np.zeros((1, 32, 32, 3), np.uint8))
     with pytest.raises(ValueError, match="patch must be"):
         explain.occlusion_map(models["sequential"], _positives()[0], patch=40)
