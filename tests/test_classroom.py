@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+from importlib.util import find_spec
 from pathlib import Path
 
 import nbformat
@@ -31,6 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 LESSONS = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 L01, L02 = "01_data_exploration", "02_baseline_cnn"
+needs_nbgrader = pytest.mark.skipif(
+    find_spec("nbgrader") is None, reason='nbgrader is the teacher\'s extra: pip install -e ".[teach]"'
+)
 
 
 def _read(path: Path) -> dict:
@@ -127,6 +131,7 @@ def test_a_check_without_an_exercise_cell_is_named():
         classroom.find_exercises(nb, "98_test")
 
 
+@needs_nbgrader
 def test_release_stops_before_writing_anything_when_a_lesson_is_off_the_pattern(tmp_path, capsys):
     lessons = tmp_path / "lessons"
     lessons.mkdir()
@@ -139,11 +144,13 @@ def test_release_stops_before_writing_anything_when_a_lesson_is_off_the_pattern(
     assert not (tmp_path / "out").exists()
 
 
+@needs_nbgrader
 def test_release_rejects_an_unknown_lesson(tmp_path, capsys):
     assert main(["classroom", "release", str(tmp_path / "out"), "--only", "99", "--notebooks", str(NOTEBOOKS)]) == 2
     assert "Unknown lesson 99" in capsys.readouterr().err
 
 
+@needs_nbgrader
 def test_grades_without_a_gradebook_is_a_clear_error(tmp_path, capsys):
     assert main(["classroom", "grades", str(tmp_path)]) == 1
     assert "no nbgrader gradebook in" in capsys.readouterr().err
@@ -170,6 +177,7 @@ def course(tmp_path_factory):
     return out, printed, time.perf_counter() - start
 
 
+@needs_nbgrader
 def test_release_writes_source_release_and_plain_student_editions_of_every_lesson(course):
     out, printed, _ = course
     assert (out / "nbgrader_config.py").is_file() and (out / "gradebook.db").is_file()
@@ -184,6 +192,7 @@ def test_release_writes_source_release_and_plain_student_editions_of_every_lesso
         assert f"{lesson}: " in printed and f"release/{lesson}/{lesson}.ipynb" in printed
 
 
+@needs_nbgrader
 def test_the_source_version_has_nbgrader_cells(course):
     out, _, _ = course
     nb = _read(out / "source" / L02 / f"{L02}.ipynb")
@@ -214,6 +223,7 @@ def _solution_lines(lesson: str) -> set[str]:
     return {line.strip() for c in hidden for line in _src(c).splitlines() if line.strip()} - others
 
 
+@needs_nbgrader
 @pytest.mark.parametrize("lesson", LESSONS)
 def test_student_editions_hold_no_solution(course, lesson):
     out, _, _ = course
@@ -242,6 +252,7 @@ def test_student_editions_hold_no_solution(course, lesson):
     assert len(graded) == len(exercises) and all(_nbgrader(c)["points"] == 1 for c in graded)
 
 
+@needs_nbgrader
 def test_release_of_some_lessons_with_more_points(tmp_path):
     out = tmp_path / "class"
     status, printed = _cli("release", out, "--only", "01", "--points", "2", "--notebooks", NOTEBOOKS)
@@ -321,6 +332,7 @@ def _scores(out: Path) -> dict:
     return {(r.student, r.lesson): r for r in rows}
 
 
+@needs_nbgrader
 def test_the_real_solutions_get_full_marks(graded):
     out, _, _ = graded
     scores = _scores(out)
@@ -345,6 +357,7 @@ def _errors(nb: dict) -> list[tuple[str, str]]:
     ]
 
 
+@needs_nbgrader
 def test_a_blank_submission_scores_zero_for_each_exercise_with_a_clear_report(graded):
     out, logs, _ = graded
     row = _scores(out)[("bob", L01)]
@@ -361,6 +374,7 @@ def test_a_blank_submission_scores_zero_for_each_exercise_with_a_clear_report(gr
     assert status == 0 and "bob" in printed
 
 
+@needs_nbgrader
 def test_an_edited_or_deleted_check_cell_is_put_back_by_nbgrader(graded):
     out, logs, _ = graded
     log = logs[L01]
@@ -376,6 +390,7 @@ def test_an_edited_or_deleted_check_cell_is_put_back_by_nbgrader(graded):
     assert "trust me" not in json.dumps(nb)
 
 
+@needs_nbgrader
 def test_grades_come_out_as_a_csv_and_as_nbgraders_export(graded, tmp_path):
     out, _, _ = graded
     status, printed = _cli("grades", out, "--csv", tmp_path / "grades.csv")
@@ -396,6 +411,7 @@ def test_grades_come_out_as_a_csv_and_as_nbgraders_export(graded, tmp_path):
     assert float(export[(L01, "bob")]["score"]) == 0.0 and float(export[(L01, "bob")]["max_score"]) == 3.0
 
 
+@needs_nbgrader
 def test_releasing_again_keeps_the_grades(graded):
     out, _, _ = graded
     before = {key: row.score for key, row in _scores(out).items()}

@@ -54,3 +54,13 @@ def test_environment_yml_uses_conda_forge_and_installs_the_package():
     assert env["channels"] == ["conda-forge"]
     pip_section = next(item["pip"] for item in env["dependencies"] if isinstance(item, dict))
     assert "-e ." in pip_section
+
+
+def test_students_install_no_teaching_tools_and_environment_yml_names_the_teachers_extra():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    teach = dict(_split(s) for s in extras["teach"])
+    student = set(pip_requirements())
+    assert "nbgrader" in teach and not set(teach) & student  # nbgrader, jupyterhub: the teacher's extra only
+    header = re.findall(r"^#\s+- (\S+)$", (ROOT / "environment.yml").read_text(), flags=re.MULTILINE)
+    listed = dict(_split(spec) for spec in header if spec != "configurable-http-proxy")
+    assert listed == teach  # the comment a conda user copies lists the same teach packages and versions

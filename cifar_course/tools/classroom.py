@@ -301,8 +301,8 @@ def _require_nbgrader() -> None:
         import nbgrader  # noqa: F401
     except ImportError:
         raise ToolError(
-            'nbgrader is not installed: pip install "nbgrader>=0.9" (the course extra has it: '
-            'pip install -e ".[course]")',
+            'nbgrader is not installed: it comes with the teacher\'s extra, pip install -e ".[teach]" '
+            '(or pip install "nbgrader>=0.9"); students do not need it',
             EXIT_FAILED,
         ) from None
 
