@@ -145,23 +145,6 @@ def pool_block(filters: int) -> list:
     ]
 
 
-def modern_cnn(num_classes: int = 10, input_shape=(32, 32, 3), widths=(16, 32, 64, 128)) -> keras.Model:
-    """Lesson 07's first final model, retired (lesson 06 still loads its runs): a stem and three pooling blocks, global
-    max pooling, Dense; 293,882 parameters."""
-    stem, *blocks = widths
-    return keras.Sequential(
-        [
-            keras.Input(shape=input_shape),
-            *conv_bn_relu(stem),
-            *[layer for width in blocks for layer in pool_block(width)],
-            layers.GlobalMaxPooling2D(),
-            layers.Dense(num_classes),
-            layers.Activation("softmax", dtype="float32"),  # float32 probabilities under bfloat16 too
-        ],
-        name="modern_cnn",
-    )
-
-
 def whitened_cnn(
     whitening: tuple[np.ndarray, np.ndarray] | None,
     num_classes: int = 10,
@@ -169,8 +152,8 @@ def whitened_cnn(
     widths=(64, 256, 256),
 ) -> keras.Model:
     """Lesson 07's steps 8 (``whitening=None``: that first layer learned) and 9: a frozen 2x2 patch-whitening
-    convolution, three wide pooling blocks, global max pooling, Dense; 1,975,096 parameters (the lesson's second final
-    model, retired). ``whitening`` is (kernel, bias) from ``cc.modern.patch_whitening``."""
+    convolution, three wide pooling blocks, global max pooling, Dense; 1,975,096 parameters. ``whitening`` is
+    (kernel, bias) from ``cc.modern.patch_whitening``."""
     first = layers.Conv2D(24, 2, trainable=whitening is None, name="whitening" if whitening else "learned_2x2")
     model = keras.Sequential(
         [
@@ -233,9 +216,10 @@ def airbench_cnn(
     input_shape=(32, 32, 3),
     widths=(64, 256, 256),
 ) -> keras.Model:
-    """Lesson 07's steps 10-12 and its final model (step 13), after Keller Jordan's airbench: whitened_cnn's layout
-    with GELU, shift-only batch norm with fast statistics, identity-initialized convolutions and outputs scaled by 1/9,
-    the whitening computed in float32 under mixed precision too; 1,973,944 parameters."""
+    """Lesson 07's steps 10-12 and its final model (step 13, ``cc.modern.final_recipe``), after Keller Jordan's
+    airbench: whitened_cnn's layout with GELU, shift-only batch norm with fast statistics, identity-initialized
+    convolutions and outputs scaled by 1/9, the whitening computed in float32 under mixed precision too; 1,973,944
+    parameters."""
     # float32 even under bfloat16: its filters multiply the weakest pixel differences up to ~45 times
     first = layers.Conv2D(24, 2, trainable=False, name="whitening", dtype="float32")
     model = keras.Sequential(

@@ -65,7 +65,8 @@ REFERENCE = [
 # Models the course adds beyond the references: comparison tables show them after the reference models,
 # with no reference numbers beside them.
 COURSE_MODELS = [
-    {  # lesson 07's final model until 2026-12 (runs saved before then)
+    {  # lesson 07's final model until 2026-12-03, retired (stem + 3 pooling blocks, 293,882 parameters); its runs
+        # still load: Keras rebuilds the model from the run's model.keras, no code of the course needed
         "model": "modern_cnn",
         "lesson": "07",
         "epochs": None,
@@ -74,7 +75,7 @@ COURSE_MODELS = [
         "measured_jpeg_test": None,
         "measured_seconds": None,
     },
-    {  # lesson 07's final model from 2026-12-04 to 2026-12-05 (runs saved then)
+    {  # lesson 07's final model on 2026-12-04 and 05, retired: now steps 8 and 9 (cc.models.whitened_cnn)
         "model": "whitened_cnn",
         "lesson": "07",
         "epochs": None,
@@ -83,7 +84,7 @@ COURSE_MODELS = [
         "measured_jpeg_test": None,
         "measured_seconds": None,
     },
-    {  # lesson 07's final model
+    {  # lesson 07's final model (step 13: cc.models.airbench_cnn, cc.modern.final_recipe)
         "model": "airbench_cnn",
         "lesson": "07",
         "epochs": None,
@@ -105,7 +106,8 @@ def reference_for(model: str | None) -> dict | None:
 
 @dataclass(frozen=True)
 class Recorded:
-    """One model run that the course recorded in ``results/`` (``cifar-course run``), with where and when."""
+    """One model run that the course recorded in ``results/`` (``cifar-course run``), with where and when (lesson 07
+    §4)."""
 
     lesson: str
     model: str
@@ -132,7 +134,7 @@ class Recorded:
         return f"{self.profile} profile, {cores} cores, {cpu}, {self.date[:10]}"
 
 
-def results_folder() -> Path | None:
+def _results_folder() -> Path | None:
     """The course's ``results/`` folder (what the course measured), in a copy of its repository; None elsewhere."""
     for root in (Path(__file__).resolve().parents[1], Path.cwd().parent, Path.cwd()):
         if (root / "results" / "README.md").is_file():
@@ -142,8 +144,9 @@ def results_folder() -> Path | None:
 
 def recorded_runs(lesson: str, profile: str = "full") -> list[Recorded]:
     """The runs of one lesson recorded in ``results/course-run-<profile>*.json``, newest record first (lessons 03, 04
-    and 07 show them beside the student's own run); an empty list where the results folder is not at hand."""
-    folder = results_folder()
+    and 07 show them beside the student's own run); an empty list where the results folder is not at hand (lesson 07
+    §4)."""
+    folder = _results_folder()
     if folder is None:
         return []
     found = []
@@ -178,7 +181,8 @@ def recorded_runs(lesson: str, profile: str = "full") -> list[Recorded]:
 
 
 def recorded(lesson: str, model: str, profile: str = "full") -> Recorded | None:
-    """The newest recorded run of ``model`` (its name, or its name's start: 'M1' finds 'M1_first_cnn'), or None."""
+    """The newest recorded run of ``model`` (its name, or its name's start: 'M1' finds 'M1_first_cnn'), or None
+    (lesson 03 §7)."""
     for run in recorded_runs(lesson, profile):
         if run.model == model or run.model.startswith(model + "_"):
             return run

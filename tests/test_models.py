@@ -19,7 +19,6 @@ from cifar_course import config, models
         (models.r3, 128_420),
         (models.m2, 2_105_066),
         (lambda: models.m3(batch_norm=True), 1_084_666),  # lesson 07's step 1: +3 per channel of 144
-        (models.modern_cnn, 293_882),
     ],
 )
 def test_parameter_counts(build, expected):
