@@ -100,9 +100,9 @@ def junit_counts(report: Path) -> tuple[dict | None, str | None]:
 
 
 def machine() -> str:
-    """This machine in the course's own words (cifar_course.config.machine), as the other results say it."""
+    """This machine in the course's own words (cifar_course.machine), as the other results say it."""
     python = ROOT / ".venv" / "bin" / "python"  # the main environment, as for the other results
-    code = "import cifar_course.config as c; print(c.machine())"
+    code = "import cifar_course as c; print(c.machine())"
     run = subprocess.run([str(python) if python.exists() else "python3", "-c", code], cwd=ROOT, capture_output=True)
     return run.stdout.decode().strip()
 

@@ -36,7 +36,8 @@ from pathlib import Path
 
 import psutil
 
-from cifar_course.config import data_root, machine
+from cifar_course.folders import data_folder
+from cifar_course.runtime import machine
 from cifar_course.tools.report import markdown_table
 from cifar_course.tools.runner import discover_lessons, execute_lesson, find_notebooks_dir, kernel_env, select_lessons
 
@@ -78,7 +79,7 @@ def run_lesson(number: str, folder: Path, profile: str) -> dict:
     cpu = children_cpu()
     sampler.start()
     out = folder / f"{lesson.path.stem}.executed.ipynb"
-    result = execute_lesson(lesson, out, kernel_env(profile, data_root(), runs), progress=False)
+    result = execute_lesson(lesson, out, kernel_env(profile, data_folder()[0], runs), progress=False)
     stop.set()
     sampler.join()
     return {
@@ -206,7 +207,7 @@ def main(argv=None) -> int:
         "machine": machine(),
         "cores": os.cpu_count(),
         "versions": {lib: importlib.metadata.version(lib) for lib in ("tensorflow", "keras", "numpy")},
-        "data": str(data_root()),
+        "data": str(data_folder()[0]),
         "load_average_start": [round(x, 2) for x in os.getloadavg()],
     }
     print(f"{report['machine']}; load average {report['load_average_start']}", flush=True)

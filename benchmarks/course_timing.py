@@ -22,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cifar_course.config import cache_dir
+from cifar_course.folders import cache_dir
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 RANDOM = "RANDOM values in VGG16's layout (timing only)"

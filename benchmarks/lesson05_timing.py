@@ -24,7 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cifar_course.config import cache_dir
+from cifar_course.folders import cache_dir
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -5,8 +5,8 @@ The notebook's whole full-profile run also trains steps 0-12 and an exercise; th
 model (step 13) as the lesson does: the same split, pipeline (alternating flips), whitening, model
 (cc.models.airbench_cnn) and recipe (cc.modern.compile_airbench: batch-norm shifts at 64x, the triangular schedule,
 peak 0.75 at batch 512; cc.modern.Lookahead). Then it times lesson 04's M3 (its lesson's settings: float32,
-batch 32) and the course's two earlier final models (cc.models.modern_cnn, batch 256, and cc.models.whitened_cnn,
-batch 512), so the ratios of training speed hold on any machine.
+batch 32) and steps 8-9's wide network (cc.models.whitened_cnn, batch 512), so the ratios of training speed hold
+on any machine.
 
     CIFAR_COURSE_DATA=/path/to/data python benchmarks/lesson07_full.py --json results/lesson07-final-model.json
     python benchmarks/lesson07_full.py --epochs 1 --train-images 5000 --compare-epochs 0   # a short check
@@ -27,9 +27,6 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-BATCH = 512  # the lesson's FINAL_BATCH_SIZE
-PEAK_LR = 1.5 * BATCH / 1024  # the lesson's FINAL_PEAK_LR: airbench's 1.5 per 1024 images, scaled linearly
-
 
 def images_per_second(build, x, y, batch_size: int, epochs: int, precision: str) -> dict:
     """Train a model from ``build()`` for ``epochs`` on (x, y) under ``precision``; its measured speed."""
@@ -37,7 +34,7 @@ def images_per_second(build, x, y, batch_size: int, epochs: int, precision: str)
 
     import cifar_course as cc
 
-    policy = cc.config.set_precision(precision)  # auto: mixed_bfloat16 on CPUs with bf16 instructions
+    policy = cc.set_precision(precision)  # auto: mixed_bfloat16 on CPUs with bf16 instructions
     cc.set_seeds(42)
     model = build()
     model.compile(  # lesson 04's optimizer and loss for both: the speed of a step hardly depends on them
@@ -51,10 +48,10 @@ def images_per_second(build, x, y, batch_size: int, epochs: int, precision: str)
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=8, help="the lesson's FINAL_EPOCHS (full)")
+    parser.add_argument("--epochs", type=int, help="default: the lesson's, cc.modern.FINAL_EPOCHS (full profile)")
     parser.add_argument("--precision", choices=["auto", "float32", "mixed_bfloat16"], default="auto")
     parser.add_argument("--train-images", type=int, default=None, help="use only this many training images")
-    parser.add_argument("--peak-lr", type=float, default=PEAK_LR, help="the peak learning rate (the lesson's: 0.75)")
+    parser.add_argument("--peak-lr", type=float, help="default: the lesson's, cc.modern.airbench_peak_lr(batch)")
     parser.add_argument("--compare-epochs", type=int, default=2, help="epochs to time the other models (0: skip)")
     parser.add_argument("--compare-images", type=int, default=10_000, help="training images to time them on")
     parser.add_argument(
@@ -74,7 +71,7 @@ def main(argv=None) -> int:
 
     if args.save and Path(args.save).exists():
         parser.error(f"{args.save} exists already: choose another file name for --save")
-    policy = cc.config.set_precision(args.precision)  # auto: bf16 only on CPUs with bf16 instructions
+    policy = cc.set_precision(args.precision)  # auto: bf16 only on CPUs with bf16 instructions
     cc.set_seeds(42)
     data = cc.load_dataset("cifar10", profile="full")
     # as in the lesson: split, scale (all but the uint8 training images, which the pipeline scales), one-hot
@@ -83,20 +80,22 @@ def main(argv=None) -> int:
     x_val, x_test = cc.scale_pixels(x_val), cc.scale_pixels(data.x_test)
     y_train, y_val, y_test = (cc.one_hot(y, 10) for y in (y_int, y_val_int, data.y_test))
 
-    peak = args.peak_lr
+    batch = cc.modern.FINAL_BATCH_SIZE  # the lesson's, in full
+    args.epochs = args.epochs or cc.modern.FINAL_EPOCHS
+    peak = args.peak_lr or cc.modern.airbench_peak_lr(batch)
     whitening = cc.modern.patch_whitening(x_train)
-    steps = args.epochs * int(np.ceil(len(x_train) / BATCH))
+    steps = args.epochs * int(np.ceil(len(x_train) / batch))
     cc.set_seeds(42)
     final = args.recipe == "step13"
     bias_scale = 1.0 if args.recipe == "step10" else 64.0
     if final:  # the lesson's step 13, from the function its last step calls
-        model, batches, callbacks = cc.modern.final_recipe(x_train, y_train, whitening, args.epochs, BATCH, peak)
+        model, batches, callbacks = cc.modern.final_recipe(x_train, y_train, whitening, args.epochs, batch, peak)
     else:  # the lesson's steps 10 and 11: warm-up + cosine, random flips, no lookahead
         model = cc.models.airbench_cnn(whitening, 10)
         model = cc.modern.compile_airbench(model, peak, steps, bias_scale=bias_scale, triangular=False)
-        batches, callbacks = cc.modern.train_pipeline(x_train, y_train, BATCH, augment=True, pad=2), []
+        batches, callbacks = cc.modern.train_pipeline(x_train, y_train, batch, augment=True, pad=2), []
     callbacks = [cc.EpochTimer(len(x_train)), *callbacks]
-    machine = cc.config.machine()
+    machine = cc.machine()
     print(
         f"{model.count_params():,} parameters, {policy}, peak lr {peak:.3g}, {len(x_train):,} training images, "
         f"{machine}, load average {os.getloadavg()[0]:.2f}",
@@ -123,11 +122,11 @@ def main(argv=None) -> int:
         "params": int(model.count_params()),
         "precision": policy,
         "machine": machine,
-        "cpu_has_bf16": cc.config.cpu_has_bf16(),
-        "isa_limit": cc.config.isa_limit() or None,
+        "cpu_has_bf16": cc.runtime.cpu_has_bf16(),
+        "isa_limit": cc.runtime.isa_limit() or None,
         "recipe": args.recipe,
         "epochs": args.epochs,
-        "batch": BATCH,
+        "batch": batch,
         "peak_lr": round(peak, 5),
         "train_images": len(x_train),
         "train_seconds": round(train_seconds, 1),
@@ -148,7 +147,6 @@ def main(argv=None) -> int:
         x_few, y_few = cc.scale_pixels(x_train[: args.compare_images]), y_train[: args.compare_images]
         others = [  # (model, batch, precision, the epochs of its lesson's full run)
             (lambda: cc.models.m3(10), 32, "float32", 20),
-            (lambda: cc.models.modern_cnn(10), 256, "auto", 18),
             (lambda: cc.models.whitened_cnn(whitening, 10), 512, "auto", 10),
         ]
         result["compared"] = [

@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     import cifar_course as cc
 
     epochs = args.epochs or {"r1": 10, "m3": 20}[args.model]
-    policy = cc.config.set_precision(args.precision)
+    policy = cc.set_precision(args.precision)
     data = cc.load_dataset("cifar10", profile="full", download=False)
     print(f"{args.model.upper()}, {epochs} epochs, {policy}, data: {data.source}, machine: {cc.machine()}", flush=True)
     runs = []

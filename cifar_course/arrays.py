@@ -1,9 +1,18 @@
 """Small Keras and NumPy helpers that several of the course's modules share (evaluation, explain, checks, models,
-modern); no lesson calls them directly."""
+modern), and ``one_line`` for their messages (the tools' too); no lesson calls them directly."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def one_line(text: object, limit: int | None = None) -> str:
+    """The first non-blank line of a text or an error's message (an error's type name when it has none; else ""),
+    cut to ``limit`` characters with "..." at the end."""
+    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
+    if not line and isinstance(text, BaseException):
+        line = type(text).__name__
+    return line if limit is None or len(line) <= limit else line[: limit - 3] + "..."
 
 
 def as_probabilities(out) -> np.ndarray:

@@ -14,8 +14,18 @@ from pathlib import Path
 import numpy as np
 
 from . import formats
-from .config import ConfigError, Profile, current_seed, data_root, describe_sources, get_profile, keras_cache_dir
+from .arrays import one_line
+from .folders import (
+    CIFAR_FILES,
+    MissingHere,
+    data_folder,
+    describe_sources,
+    in_keras_cache,
+    keras_cache_dir,
+    official_batches,
+)
 from .formats import DataError
+from .profiles import Profile, current_seed, get_profile
 
 SUBSET_SEED = 42  # the profiles' subsets are the same images whatever seed a lesson uses
 
@@ -35,7 +45,7 @@ FASHION_CLASSES = [
 
 
 @dataclass(frozen=True)
-class DatasetInfo:
+class _DatasetInfo:
     """What we know about one data set: image shape, classes, official file names."""
 
     shape: tuple[int, int, int]
@@ -46,24 +56,24 @@ class DatasetInfo:
 
 
 DATASETS = {
-    "cifar10": DatasetInfo(
+    "cifar10": _DatasetInfo(
         (32, 32, 3),
         10,
         CIFAR10_CLASSES,
         "cifar-10-python.tar.gz",
         "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
     ),
-    "cifar100": DatasetInfo(
+    "cifar100": _DatasetInfo(
         (32, 32, 3), 100, None, "cifar-100-python.tar.gz", "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
     ),
-    "mnist": DatasetInfo(
+    "mnist": _DatasetInfo(
         (28, 28, 1),
         10,
         [str(d) for d in range(10)],
         "mnist.npz",
         "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz",
     ),
-    "fashion_mnist": DatasetInfo(
+    "fashion_mnist": _DatasetInfo(
         (28, 28, 1),
         10,
         FASHION_CLASSES,
@@ -73,13 +83,15 @@ DATASETS = {
 }
 
 
-class DataNotFoundError(FileNotFoundError):
-    """No source had the data set; the message says how to get it."""
+class DataNotFoundError(MissingHere, FileNotFoundError):
+    """No source had the data set; the message says how to get it (a lesson without its data is not run here) (lesson
+    01 §11)."""
 
 
 @dataclass
 class Dataset:
-    """Train and test arrays (uint8 images N x H x W x C, integer labels) with class names and source."""
+    """Train and test arrays (uint8 images N x H x W x C, integer labels) with class names and source (lesson 01
+    §1)."""
 
     name: str
     x_train: np.ndarray
@@ -125,24 +137,24 @@ def load_dataset(
     ``test/<class>/...``, or one folder per class (20% of each class is then set aside for testing). Your photos may
     have any size and colour mode: they are brought to ``image_size`` (height, width; default 32x32, what the course's
     models take) by ``fit="crop"`` (fill the frame, cut the edges) or ``fit="pad"`` (keep everything, grey borders),
-    and cached (``cache=False``: decode them every time, e.g. for a throw-away folder).
+    and cached (``cache=False``: decode them every time, e.g. for a throw-away folder) (lesson 01 setup).
     """
     if label_mode not in ("fine", "coarse"):
-        raise ConfigError(f"label_mode must be 'fine' or 'coarse' (CIFAR-100 only), not {label_mode!r}.")
+        raise ValueError(f"label_mode must be 'fine' or 'coarse' (CIFAR-100 only), not {label_mode!r}.")
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if name not in DATASETS:
-        ds = own_images(name, image_size or (32, 32), fit, cache)
+        ds = _own_images(name, image_size or (32, 32), fit, cache)
         tried = []
     elif image_size is not None:
-        raise ConfigError(f"image_size is for folders of your own images; {name} comes in its own size.")
+        raise ValueError(f"image_size is for folders of your own images; {name} comes in its own size.")
     else:
         if download is None:
             download = os.environ.get("CIFAR_COURSE_OFFLINE", "") in ("", "0")
-        ds, tried = find_dataset(name, data_dir, label_mode, download)
+        ds, tried = _find_dataset(name, data_dir, label_mode, download)
     if ds is None:
         if profile.name != "smoke":
             raise DataNotFoundError(
-                f"No {name} data found. Tried:\n  - " + "\n  - ".join(tried) + "\n" + how_to_get(name)
+                f"No {name} data found. Tried:\n  - " + "\n  - ".join(tried) + "\n" + _how_to_get(name)
             )
         ds = synthetic_dataset(name, profile.train_size, profile.test_size)
         ds.notes.append("tried: " + "; ".join(tried))
@@ -150,7 +162,7 @@ def load_dataset(
     if name in DATASETS:
         check_shape(ds, name)
     if subset:
-        ds = for_profile(ds, profile)
+        ds = _for_profile(ds, profile)
     if verbose:
         print(ds.summary() + f" [profile {profile.name}]")
         for note in ds.notes:
@@ -161,12 +173,12 @@ def load_dataset(
 def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: int | None = None):
     """Split a stratified validation set off the training set: returns (x_train, y_train), (x_val, y_val).
 
-    The split follows the seed given to ``cc.setup`` (42 by default) unless ``seed`` is given.
+    The split follows the seed given to ``cc.setup`` (42 by default) unless ``seed`` is given. (lesson 01 §7)
     """
     from sklearn.model_selection import train_test_split
 
     if not 0 < fraction < 1:
-        raise ConfigError(f"fraction must be between 0 and 1, got {fraction}.")
+        raise ValueError(f"fraction must be between 0 and 1, got {fraction}.")
     labels = y.argmax(axis=1) if y.ndim == 2 else y
     classes, n_val = len(np.unique(labels)), int(np.ceil(fraction * len(labels)))
     if n_val < classes or len(labels) - n_val < classes:
@@ -180,7 +192,7 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float = 0.1, seed: 
 
 
 def scale_pixels(x: np.ndarray) -> np.ndarray:
-    """uint8 pixels 0..255 -> float32 in [0, 1]."""
+    """uint8 pixels 0..255 -> float32 in [0, 1] (lesson 01 §8)."""
     if x.dtype != np.uint8:
         raise DataError(
             f"scale_pixels expects uint8 pixels (0..255) but got {x.dtype} with values "
@@ -190,7 +202,7 @@ def scale_pixels(x: np.ndarray) -> np.ndarray:
 
 
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
-    """Integer labels -> one-hot rows (float32), for CategoricalCrossentropy."""
+    """Integer labels -> one-hot rows (float32), for CategoricalCrossentropy (lesson 01 §9)."""
     y = np.asarray(y).reshape(-1)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
         raise DataError(f"Labels run from {y.min()} to {y.max()}, outside 0..{num_classes - 1}.")
@@ -198,7 +210,8 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def load_image(source, image_size: tuple[int, int] = (32, 32), fit: str = "crop") -> np.ndarray:
-    """One photo (a path, or the bytes of an upload) as uint8 (height, width, 3), the way the course's models see it."""
+    """One photo (a path, or the bytes of an upload) as uint8 (height, width, 3), the way the course's models see it
+    (lesson 02 §13)."""
     import io
 
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -212,7 +225,7 @@ def load_image(source, image_size: tuple[int, int] = (32, 32), fit: str = "crop"
 def stratified_subset(
     x: np.ndarray, y: np.ndarray, n: int | None, seed: int = SUBSET_SEED
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Keep ``n`` examples with the same class proportions (all of them when n is None or too large)."""
+    """Keep ``n`` examples with the same class proportions (all of them when n is None or too large) (lesson 05 §10)."""
     from sklearn.model_selection import train_test_split
 
     if n is None or n >= len(y):
@@ -221,31 +234,31 @@ def stratified_subset(
     return x_keep, y_keep
 
 
-def for_profile(ds: Dataset, profile: Profile) -> Dataset:
+def _for_profile(ds: Dataset, profile: Profile) -> Dataset:
     """Cut a data set to the profile's sizes with stratified sampling."""
     x_train, y_train = stratified_subset(ds.x_train, ds.y_train, profile.train_size)
     x_test, y_test = stratified_subset(ds.x_test, ds.y_test, profile.test_size)
     return Dataset(ds.name, x_train, y_train, x_test, y_test, ds.class_names, ds.source, ds.synthetic, ds.notes)
 
 
-def own_images(folder: str | Path, image_size: tuple[int, int], fit: str, cache: bool = True) -> Dataset:
+def _own_images(folder: str | Path, image_size: tuple[int, int], fit: str, cache: bool = True) -> Dataset:
     """A folder of your own images as a Dataset named after the folder (decoded once, then cached)."""
     root = Path(folder).expanduser()
     if not root.is_dir():
-        raise ConfigError(
+        raise ValueError(
             f"Unknown data set {str(folder)!r}. Choose one of: {', '.join(DATASETS)}, or give the path "
             "of a folder of your own images (train/<class>/..., test/<class>/..., or one folder per class)."
         )
     if fit not in formats.FITS:
-        raise ConfigError(f"fit must be one of {', '.join(formats.FITS)}, not {fit!r}.")
+        raise ValueError(f"fit must be one of {', '.join(formats.FITS)}, not {fit!r}.")
     size = tuple(int(v) for v in image_size)
     if len(size) != 2 or min(size) < 8:
-        raise ConfigError(f"image_size must be (height, width) of at least 8 pixels each, not {image_size!r}.")
+        raise ValueError(f"image_size must be (height, width) of at least 8 pixels each, not {image_size!r}.")
     read = formats.read_image_tree_cached if cache else formats.read_image_tree
-    return as_dataset(read(root, root.resolve().name, size, fit), root.resolve().name)
+    return _as_dataset(read(root, root.resolve().name, size, fit), root.resolve().name)
 
 
-def how_to_get(name: str) -> str:
+def _how_to_get(name: str) -> str:
     """Instructions for getting a data set onto this machine."""
     info = DATASETS[name]
     return (
@@ -259,10 +272,10 @@ def how_to_get(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- the sources, in order
-def find_dataset(name: str, data_dir, label_mode: str, download: bool) -> tuple[Dataset | None, list[str]]:
+def _find_dataset(name: str, data_dir, label_mode: str, download: bool) -> tuple[Dataset | None, list[str]]:
     """The data set from the first source that has it (or None), and what each source tried said."""
     tried, ds = [], None
-    root = data_root(data_dir)
+    root = data_folder(data_dir)[0]
     if root is not None:
         folder = root / name
         ds = from_folder(folder, name, label_mode) if folder.is_dir() else None
@@ -277,17 +290,17 @@ def find_dataset(name: str, data_dir, label_mode: str, download: bool) -> tuple[
     else:
         tried.append(describe_sources(name, data_dir).split(";")[0])
     if ds is None:
-        ds = from_keras_cache(name, label_mode)
+        ds = _from_keras_cache(name, label_mode)
         tried.append(f"Keras cache {keras_cache_dir()}: {'found' if ds else 'nothing'}")
-    if ds is None and download and not reachable(DOWNLOAD_HOSTS[name]):
+    if ds is None and download and not _reachable(DOWNLOAD_HOSTS[name]):
         tried.append(f"download: skipped (no network: {DOWNLOAD_HOSTS[name]} cannot be reached)")
     elif ds is None and download:
         try:
-            ds = download_dataset(name, label_mode)
+            ds = _download_dataset(name, label_mode)
         except DataError:
             raise
         except Exception as err:  # no network, server down: report it and go on to the next source
-            tried.append(f"download: failed ({str(err).splitlines()[0][:160]})")
+            tried.append(f"download: failed ({one_line(err, 160)})")
     elif ds is None:
         tried.append("download: skipped (CIFAR_COURSE_OFFLINE is set)")
     return ds, tried
@@ -301,7 +314,7 @@ DOWNLOAD_HOSTS = {
 }  # where Keras downloads
 
 
-def reachable(host: str, timeout: float = 3.0) -> bool:
+def _reachable(host: str, timeout: float = 3.0) -> bool:
     """Whether a server answers on port 443: checked before a download, so offline is one clear line."""
     import socket
 
@@ -312,7 +325,7 @@ def reachable(host: str, timeout: float = 3.0) -> bool:
         return False
 
 
-def as_dataset(found: formats.Arrays | None, name: str) -> Dataset | None:
+def _as_dataset(found: formats.Arrays | None, name: str) -> Dataset | None:
     """A reader's arrays as a Dataset, with the known class names where the files have none."""
     if found is None:
         return None
@@ -334,53 +347,47 @@ def as_dataset(found: formats.Arrays | None, name: str) -> Dataset | None:
 
 
 def from_folder(folder: Path, name: str, label_mode: str) -> Dataset | None:
-    """Look in one data-set folder for any supported layout."""
-    official_dir = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}.get(name)
-    if official_dir:
-        for candidate in (folder / official_dir, folder):
-            if (candidate / ("data_batch_1" if name == "cifar10" else "train")).is_file():
-                return as_dataset(formats.read_cifar_folder(candidate, name, label_mode), name)
-        if (folder / DATASETS[name].official).is_file():
-            fix = f"Delete it and download it again from {DATASETS[name].url}"
-            return as_dataset(formats.read_cifar_archive(folder / DATASETS[name].official, name, label_mode, fix), name)
+    """Look in one data-set folder for any supported layout (used by the tools)."""
+    batches = official_batches(folder, name)
+    if batches is not None:
+        return _as_dataset(formats.read_cifar_folder(batches, name, label_mode), name)
+    if name in CIFAR_FILES and (folder / DATASETS[name].official).is_file():
+        fix = f"Delete it and download it again from {DATASETS[name].url}"
+        return _as_dataset(formats.read_cifar_archive(folder / DATASETS[name].official, name, label_mode, fix), name)
     if (folder / "train").is_dir() and (folder / "test").is_dir():
-        return as_dataset(formats.read_image_tree_cached(folder, name), name)
+        return _as_dataset(formats.read_image_tree_cached(folder, name), name)
     for npz in sorted(folder.glob("*.npz")):
-        ds = as_dataset(formats.read_npz(npz), name)
+        ds = _as_dataset(formats.read_npz(npz), name)
         if ds is not None:
             return ds
-    return as_dataset(formats.read_idx_folder(folder), name)
+    return _as_dataset(formats.read_idx_folder(folder), name)
 
 
-def from_keras_cache(name: str, label_mode: str) -> Dataset | None:
+def _from_keras_cache(name: str, label_mode: str) -> Dataset | None:
     """The data set from the folder where ``keras.datasets`` keeps its downloads, or None."""
-    base = keras_cache_dir()
-    if not base.is_dir():
-        return None
-    if name in ("cifar10", "cifar100"):
-        marker = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
-        for found in sorted(base.glob(f"**/{marker}")):
-            if found.is_dir():
-                try:
-                    return as_dataset(formats.read_cifar_folder(found, name, label_mode), name)
-                except DataError as err:
-                    raise DataError(
-                        f"{err}\nThis Keras cache folder looks half-extracted (interrupted download?): "
-                        f"delete {found} and run again; Keras re-extracts its checked download."
-                    ) from err
+    found = in_keras_cache(name)
+    if found is None:
         return None
     if name == "mnist":
-        return as_dataset(formats.read_npz(base / "mnist.npz"), name) if (base / "mnist.npz").is_file() else None
-    return as_dataset(formats.read_idx_folder(base / "fashion-mnist"), name)
+        return _as_dataset(formats.read_npz(found), name)
+    if name == "fashion_mnist":
+        return _as_dataset(formats.read_idx_folder(found), name)
+    try:
+        return _as_dataset(formats.read_cifar_folder(found, name, label_mode), name)
+    except DataError as err:
+        raise DataError(
+            f"{err}\nThis Keras cache folder looks half-extracted (interrupted download?): "
+            f"delete {found} and run again; Keras re-extracts its checked download."
+        ) from err
 
 
-def download_dataset(name: str, label_mode: str) -> Dataset:
+def _download_dataset(name: str, label_mode: str) -> Dataset:
     """Let Keras download the official files into its cache, then read them from there."""
     import keras
 
     loader = getattr(keras.datasets, name)
     loader.load_data() if name != "cifar100" else loader.load_data(label_mode=label_mode)
-    ds = from_keras_cache(name, label_mode)
+    ds = _from_keras_cache(name, label_mode)
     if ds is None:
         raise DataError(f"Keras downloaded {name} but the files are not in {keras_cache_dir()}.")
     ds.source = f"download into {keras_cache_dir()}"
@@ -388,7 +395,7 @@ def download_dataset(name: str, label_mode: str) -> Dataset:
 
 
 def synthetic_dataset(name: str = "cifar10", n_train: int = 600, n_test: int = 200, seed: int = 0) -> Dataset:
-    """A small learnable stand-in: each class is a fixed blocky colour pattern plus noise."""
+    """A small learnable stand-in: each class is a fixed blocky colour pattern plus noise (used by the tools)."""
     info = DATASETS[name]
     h, w, c = info.shape
     k = info.num_classes
@@ -416,7 +423,7 @@ def synthetic_dataset(name: str = "cifar10", n_train: int = 600, n_test: int = 2
 
 
 def validated(ds: Dataset) -> Dataset:
-    """Refuse inconsistent arrays instead of training on silent garbage."""
+    """Refuse inconsistent arrays instead of training on silent garbage (used by the tools)."""
     for split, x, y in (("train", ds.x_train, ds.y_train), ("test", ds.x_test, ds.y_test)):
         if x.ndim != 4 or x.dtype != np.uint8:
             raise DataError(
@@ -435,7 +442,8 @@ def validated(ds: Dataset) -> Dataset:
 
 
 def check_shape(ds: Dataset, name: str) -> None:
-    """Refuse images of another shape than the named data set's (e.g. 28x28 grayscale in cifar10/, with its classes)."""
+    """Refuse images of another shape than the named data set's (e.g. 28x28 grayscale in cifar10/, with its classes)
+    (lesson 01 exercises)."""
     info = DATASETS[name]
     claims = ds.class_names == info.class_names if info.class_names else ds.num_classes == info.num_classes
     shapes = {tuple(ds.x_train.shape[1:]), tuple(ds.x_test.shape[1:])}

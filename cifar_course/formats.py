@@ -1,7 +1,8 @@
 """The file formats behind ``load_dataset``: official CIFAR pickles (read safely), archives, IDX, .npz, image folders.
 
 Every reader returns an ``Arrays`` tuple of uint8 images and integer labels, or raises ``DataError`` with what to do.
-The cache of decoded image folders and the atomic ``.npz`` writer live here too.
+The cache of decoded image folders and the atomic ``.npz`` writer live here too. An internal module: no lesson calls
+it (lesson 01 §1 loads data with ``cc.load_dataset``, which reads through it; so do the data tools).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .config import cache_dir
+from .folders import CIFAR_FILES, cache_dir
 
 CACHE_VERSION = 2  # bump when the cache layout changes; older cache files are rebuilt
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -105,15 +106,13 @@ def label_names(meta: dict, key: str) -> list[str]:
 
 def read_cifar_files(read: Callable[[str], bytes], name: str, label_mode: str, where: str) -> Arrays:
     """CIFAR-10 or CIFAR-100 from ``read(filename) -> bytes`` (works on a tar archive or a folder)."""
+    files = CIFAR_FILES[name]
+    train = [safe_unpickle(read(f), f"{where}: {f}") for f in files.train]
+    test = safe_unpickle(read(files.test), f"{where}: {files.test}")
+    meta = safe_unpickle(read(files.meta), f"{where}: {files.meta}")
     if name == "cifar10":
-        train = [safe_unpickle(read(f"data_batch_{i}"), f"{where}: data_batch_{i}") for i in range(1, 6)]
-        test = safe_unpickle(read("test_batch"), f"{where}: test_batch")
-        meta = safe_unpickle(read("batches.meta"), f"{where}: batches.meta")
         key, names = "labels", label_names(meta, "label_names")
     else:
-        train = [safe_unpickle(read("train"), f"{where}: train")]
-        test = safe_unpickle(read("test"), f"{where}: test")
-        meta = safe_unpickle(read("meta"), f"{where}: meta")
         key = f"{label_mode}_labels"
         names = label_names(meta, f"{label_mode}_label_names")
     parts = [cifar_arrays(b, key, where) for b in train]

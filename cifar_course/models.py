@@ -15,15 +15,16 @@ import keras
 import numpy as np
 from keras import layers
 
-from .arrays import flat_layers
-from .config import ConfigError, get_profile
-from .transfer import VGG16_NOTOP_FILE, vgg16_weights_missing
+from .arrays import flat_layers, one_line
+from .folders import MissingHere, keras_home
+from .profiles import get_profile
 
 
 def r1(
     num_classes: int = 10, input_shape=(32, 32, 3), activation: str | None = None, name: str = "R1_baseline"
 ) -> keras.Model:
-    """R1, the baseline CNN (lesson 02): 122,570 parameters on CIFAR-10; outputs logits unless given an activation."""
+    """R1, the baseline CNN (lesson 02): 122,570 parameters on CIFAR-10; outputs logits unless given an activation
+    (lesson 02 §6)."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -41,12 +42,13 @@ def r1(
 
 
 def r3(num_classes: int = 100, input_shape=(32, 32, 3)) -> keras.Model:
-    """R3, R1 adapted to CIFAR-100 (lesson 02 exercise): 100 softmax outputs, 128,420 parameters."""
+    """R3, R1 adapted to CIFAR-100 (lesson 02 exercise): 100 softmax outputs, 128,420 parameters (lesson 02
+    exercises)."""
     return r1(num_classes, input_shape, activation="softmax", name="R3_cifar100")
 
 
 def r4(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
-    """R4, the MNIST CNN (lesson 02 exercise): 225,034 parameters; softmax outputs."""
+    """R4, the MNIST CNN (lesson 02 exercise): 225,034 parameters; softmax outputs (lesson 02 exercises)."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -63,7 +65,8 @@ def r4(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
 
 
 def leaky_conv(filters: int, batch_norm: bool = False) -> list:
-    """Conv2D 3x3 'same' + LeakyReLU(0.1); with ``batch_norm``, Conv2D (no bias) -> BatchNormalization -> LeakyReLU."""
+    """Conv2D 3x3 'same' + LeakyReLU(0.1); with ``batch_norm``, Conv2D (no bias) -> BatchNormalization -> LeakyReLU
+    (lesson 04 §3)."""
     if batch_norm:  # the convolution's bias is dropped: BatchNormalization has its own shift (beta)
         return [
             layers.Conv2D(filters, 3, padding="same", use_bias=False),
@@ -74,7 +77,7 @@ def leaky_conv(filters: int, batch_norm: bool = False) -> list:
 
 
 def m1(dropout: bool = False, num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
-    """M1 "first CNN" (lesson 03), or M2 with ``dropout=True``: 2,105,066 parameters either way."""
+    """M1 "first CNN" (lesson 03), or M2 with ``dropout=True``: 2,105,066 parameters either way (lesson 03 §2)."""
     drop = (lambda rate: [layers.Dropout(rate)]) if dropout else (lambda rate: [])
     return keras.Sequential(
         [
@@ -95,14 +98,16 @@ def m1(dropout: bool = False, num_classes: int = 10, input_shape=(32, 32, 3)) ->
 
 
 def m2(num_classes: int = 10, input_shape=(32, 32, 3)) -> keras.Model:
-    """M2 "with dropout" (lesson 03): M1 with Dropout(0.2) after each convolution and Dropout(0.5) before the output."""
+    """M2 "with dropout" (lesson 03): M1 with Dropout(0.2) after each convolution and Dropout(0.5) before the output
+    (lesson 03 §6)."""
     return m1(dropout=True, num_classes=num_classes, input_shape=input_shape)
 
 
 def m3(
     num_classes: int = 10, input_shape=(32, 32, 3), batch_norm: bool = False, name: str = "M3_deeper_cnn"
 ) -> keras.Model:
-    """M3 "deeper CNN" (lesson 04): 1,084,234 parameters; ``batch_norm=True`` is lesson 07's step 1 (no dropout)."""
+    """M3 "deeper CNN" (lesson 04): 1,084,234 parameters; ``batch_norm=True`` is lesson 07's step 1 (no dropout)
+    (lesson 04 §2)."""
     drop = (lambda rate: []) if batch_norm else (lambda rate: [layers.Dropout(rate)])
     return keras.Sequential(
         [
@@ -125,7 +130,7 @@ def m3(
     )
 
 
-def conv_bn_relu(filters: int) -> list:
+def _conv_bn_relu(filters: int) -> list:
     """Conv2D 3x3 'same' without bias -> BatchNormalization -> ReLU (lesson 07)."""
     return [
         layers.Conv2D(filters, 3, padding="same", use_bias=False),
@@ -135,13 +140,14 @@ def conv_bn_relu(filters: int) -> list:
 
 
 def pool_block(filters: int) -> list:
-    """Lesson 07's block: conv -> 2x2 max-pool -> BN -> ReLU -> conv -> BN -> ReLU (halves the image)."""
+    """Lesson 07's block: conv -> 2x2 max-pool -> BN -> ReLU -> conv -> BN -> ReLU (halves the image) (lesson 07
+    §12)."""
     return [
         layers.Conv2D(filters, 3, padding="same", use_bias=False),
         layers.MaxPooling2D(2),
         layers.BatchNormalization(momentum=0.9),
         layers.ReLU(),
-        *conv_bn_relu(filters),
+        *_conv_bn_relu(filters),
     ]
 
 
@@ -153,7 +159,7 @@ def whitened_cnn(
 ) -> keras.Model:
     """Lesson 07's steps 8 (``whitening=None``: that first layer learned) and 9: a frozen 2x2 patch-whitening
     convolution, three wide pooling blocks, global max pooling, Dense; 1,975,096 parameters. ``whitening`` is
-    (kernel, bias) from ``cc.modern.patch_whitening``."""
+    (kernel, bias) from ``cc.modern.patch_whitening`` (lesson 07 §12)."""
     first = layers.Conv2D(24, 2, trainable=whitening is None, name="whitening" if whitening else "learned_2x2")
     model = keras.Sequential(
         [
@@ -173,7 +179,8 @@ def whitened_cnn(
 
 
 def identity_init(model: keras.Model) -> keras.Model:
-    """Start every 3x3 convolution as an identity on its first input channels (the rest stays random)."""
+    """Start every 3x3 convolution as an identity on its first input channels (the rest stays random) (lesson 07
+    §15)."""
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D) and layer.trainable and layer.kernel_size == (3, 3):
             kernel = layer.get_weights()[0]  # (3, 3, in, out)
@@ -185,13 +192,15 @@ def identity_init(model: keras.Model) -> keras.Model:
 
 
 def torch_uniform() -> keras.initializers.Initializer:
-    """PyTorch's default initializer for convolutions and dense layers: uniform within ±1/sqrt(inputs)."""
+    """PyTorch's default initializer for convolutions and dense layers: uniform within ±1/sqrt(inputs) (lesson 07
+    §15)."""
     return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
 
 
 def airbench_block(filters: int) -> list:
     """airbench's block: conv -> 2x2 max-pool -> BN -> GELU -> conv -> BN -> GELU, BN with a shift only and fast
-    statistics (Keras's momentum 0.6 is airbench's: PyTorch's momentum=0.4 is the weight of the new batch)."""
+    statistics (Keras's momentum 0.6 is airbench's: PyTorch's momentum=0.4 is the weight of the new batch) (lesson 07
+    §15)."""
 
     def conv():
         return layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=torch_uniform())
@@ -219,7 +228,7 @@ def airbench_cnn(
     """Lesson 07's steps 10-12 and its final model (step 13, ``cc.modern.final_recipe``), after Keller Jordan's
     airbench: whitened_cnn's layout with GELU, shift-only batch norm with fast statistics, identity-initialized
     convolutions and outputs scaled by 1/9, the whitening computed in float32 under mixed precision too; 1,973,944
-    parameters."""
+    parameters (lesson 07 §15)."""
     # float32 even under bfloat16: its filters multiply the weakest pixel differences up to ~45 times
     first = layers.Conv2D(24, 2, trainable=False, name="whitening", dtype="float32")
     model = keras.Sequential(
@@ -239,18 +248,38 @@ def airbench_cnn(
     return identity_init(model)
 
 
-def vgg16_weights_path(weights_file: str | Path | None = None) -> Path | None:
+VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # VGG16's ImageNet weights, without its top
+VGG16_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE  # Keras's source
+
+
+def _vgg16_weights_missing(err: Exception) -> MissingHere:
+    """The error when VGG16's weights are neither here nor downloadable: line 1 what is missing, then the fixes.
+
+    Raise it ``from None``: the failed download's own traceback (a hundred lines of urllib) adds nothing.
+    """
+    reason = one_line(err).rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
+    keras_models = keras_home(expand=False) / "models"  # ~/.keras/models, as the student knows it
+    return MissingHere(
+        f"VGG16's ImageNet weights are missing: {VGG16_NOTOP_FILE} is not on this machine and Keras could not "
+        f"download it ({reason[:100]}).\n"
+        'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)"\n'
+        f"Offline: download {VGG16_URL} on another machine and copy it into {keras_models}/ here, "
+        f"or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/{VGG16_NOTOP_FILE}"
+    )
+
+
+def _vgg16_weights_path(weights_file: str | Path | None = None) -> Path | None:
     """A local VGG16 'notop' weights file: the argument, $CIFAR_COURSE_VGG16_WEIGHTS, or the Keras cache."""
     given = weights_file or os.environ.get("CIFAR_COURSE_VGG16_WEIGHTS")
     if given:
         path = Path(given).expanduser()
         if not path.is_file():
-            raise ConfigError(
+            raise ValueError(
                 f"VGG16 weights file {path} does not exist (set by "
                 f"{'argument' if weights_file else 'CIFAR_COURSE_VGG16_WEIGHTS'}). Fix the path."
             )
         return path
-    cached = Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "models" / VGG16_NOTOP_FILE
+    cached = keras_home() / "models" / VGG16_NOTOP_FILE
     return cached if cached.is_file() else None
 
 
@@ -260,8 +289,9 @@ def vgg16_base(
     """VGG16 without its top, ImageNet weights, cut at ``cut``; returns (model, where the weights came from).
 
     Order: a local weights file, then Keras's download; only the smoke profile falls back to random weights.
+    (lesson 05 §3)
     """
-    path = vgg16_weights_path(weights_file)
+    path = _vgg16_weights_path(weights_file)
     if path is not None:
         full = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
         env = "CIFAR_COURSE_VGG16_WEIGHTS"
@@ -274,7 +304,7 @@ def vgg16_base(
                 if setting
                 else "Delete it: Keras then downloads the right file."
             )
-            raise ConfigError(
+            raise ValueError(
                 f"{path} (from {setting or 'the Keras cache'}) does not fit VGG16 without its top "
                 f"({str(err)[:200]}). {fix}"
             ) from err
@@ -285,7 +315,7 @@ def vgg16_base(
             source = "ImageNet weights (downloaded by Keras)"
         except Exception as err:  # offline: say so, then decide by profile
             if get_profile().name != "smoke":
-                raise vgg16_weights_missing(err) from None
+                raise _vgg16_weights_missing(err) from None
             print(
                 "WARNING: no ImageNet weights here; using RANDOM weights (smoke profile only). "
                 "Transfer-learning numbers from this run mean nothing.",
@@ -299,7 +329,7 @@ def vgg16_base(
 
 
 def m4_head(input_shape=(4, 4, 256), num_classes: int = 10) -> keras.Model:
-    """M4's classification head, trained on top of the frozen VGG16 features."""
+    """M4's classification head, trained on top of the frozen VGG16 features (lesson 05 §8)."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -316,12 +346,13 @@ def m4_head(input_shape=(4, 4, 256), num_classes: int = 10) -> keras.Model:
 
 
 def m4(base: keras.Model, head: keras.Model, name: str = "M4_transfer") -> keras.Model:
-    """M4 as one model that takes images: the frozen VGG16 base, then the head trained on its features."""
+    """M4 as one model that takes images: the frozen VGG16 base, then the head trained on its features (lesson 05
+    §8)."""
     return keras.Sequential([keras.Input(shape=base.input_shape[1:]), base, head], name=name)
 
 
 # --------------------------------------------------------------------------- a lesson's model against this file
-def layer_specs(model: keras.Model) -> list[tuple[str, dict]]:
+def _layer_specs(model: keras.Model) -> list[tuple[str, dict]]:
     """Each layer's type and configuration (names left out), with nested models opened up."""
     return [
         (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
@@ -353,7 +384,7 @@ def assert_same(model: keras.Model, reference) -> None:
     """Raise unless ``model`` has the layers, configurations and parameter count of ``reference``.
 
     ``reference`` is a model or a function that builds one (e.g. ``cc.models.r1``); it is built with the random
-    state saved and restored, so checking a model does not change what the lesson trains next.
+    state saved and restored, so checking a model does not change what the lesson trains next. (lesson 02 §6)
     """
     if callable(reference) and not isinstance(reference, keras.Model):
         state, np_state = random.getstate(), np.random.get_state()
@@ -362,7 +393,7 @@ def assert_same(model: keras.Model, reference) -> None:
         finally:
             random.setstate(state)
             np.random.set_state(np_state)
-    mine, theirs = layer_specs(model), layer_specs(reference)
+    mine, theirs = _layer_specs(model), _layer_specs(reference)
     where = f"{model.name} and cc.models' {reference.name}"
     for i, (a, b) in enumerate(zip(mine, theirs)):
         if a != b:

@@ -11,7 +11,7 @@ def flip_and_crop(images, pad: int = 4, seed=None, flip=None):
     """Randomly flip a batch left-right and shift each image by up to ``pad`` pixels (reflect-pad, random crop).
 
     ``seed``: an integer or two for TensorFlow's stateless random ops (the same seed, the same batch), or None.
-    ``flip``: one boolean per image, which images to mirror, instead of flipping a coin for each.
+    ``flip``: one boolean per image, which images to mirror, instead of flipping a coin for each. (lesson 07 §6)
     """
     import tensorflow as tf
 
@@ -44,10 +44,11 @@ def train_pipeline(
     differ from epoch to epoch.
     ``alternate_flips=True``: airbench's flips. The first epoch mirrors a random half of the images, and every later
     epoch mirrors exactly the images the epoch before did not, so each pair of epochs shows every image both ways.
+    (lesson 07 §4)
     """
     import tensorflow as tf
 
-    from .config import current_seed
+    from .profiles import current_seed
 
     seed = current_seed() if seed is None else seed  # the lesson's seed (42 unless $CIFAR_COURSE_SEED says otherwise)
 
@@ -75,7 +76,8 @@ def train_pipeline(
 
 
 def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2):
-    """Keras's CosineDecay: linear warm-up from 0 to ``peak_lr``, then a cosine down to 0 at ``total_steps``."""
+    """Keras's CosineDecay: linear warm-up from 0 to ``peak_lr``, then a cosine down to 0 at ``total_steps`` (lesson
+    07 §7)."""
     warmup = max(1, int(round(total_steps * warmup_fraction)))
     return keras.optimizers.schedules.CosineDecay(
         0.0, max(1, total_steps - warmup), alpha=0.0, warmup_target=peak_lr, warmup_steps=warmup
@@ -84,7 +86,7 @@ def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2
 
 def compile_final(model, peak_lr: float, total_steps: int, weight_decay: float = 0.05, label_smoothing: float = 0.2):
     """Lesson 07's recipe for its wide networks: AdamW (decoupled weight decay) on a warm-up + cosine schedule to
-    ``peak_lr``, cross-entropy with label smoothing; compiles ``model`` and returns it."""
+    ``peak_lr``, cross-entropy with label smoothing; compiles ``model`` and returns it (lesson 07 §12)."""
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=warmup_cosine(peak_lr, total_steps, warmup_fraction=0.2), weight_decay=weight_decay
@@ -112,7 +114,8 @@ def compile_airbench(
 
     airbench (for batch 1024) uses a peak of 1.5 on the mean loss and a decay of 0.002 per step that PyTorch passes
     through the momentum, which multiplies it by 1/(1 - 0.85); Keras applies ``weight_decay`` x learning rate
-    directly, so 0.002 / 0.15 / 1.5 = 0.0089 is the same decay. The shifts' decay is not scaled, as in airbench."""
+    directly, so 0.002 / 0.15 / 1.5 = 0.0089 is the same decay. The shifts' decay is not scaled, as in airbench
+    (lesson 07 §15)."""
     schedule = Triangular(peak_lr, total_steps) if triangular else warmup_cosine(peak_lr, total_steps, 0.23)
     model.compile(
         optimizer=BiasScaledSGD(
@@ -128,15 +131,24 @@ def compile_airbench(
     return model
 
 
+FINAL_EPOCHS = 8  # the final model's epochs in the full profile (lesson 07 §18)
+FINAL_BATCH_SIZE = 512  # its batch in the full profile (lesson 07 §18)
+
+
+def airbench_peak_lr(batch_size: int) -> float:
+    """airbench's peak learning rate for a batch size: 1.5 per 1,024 images, scaled linearly (lesson 07 §15)."""
+    return 1.5 * batch_size / 1024
+
+
 def final_recipe(x_train, y_train, whitening, epochs: int, batch_size: int, peak_lr: float | None = None):
     """Lesson 07's step 13: a fresh ``cc.models.airbench_cnn`` compiled with airbench's recipe over ``epochs`` epochs
     (``compile_airbench``; peak ``peak_lr``, by default airbench's 1.5 per 1,024 images in a batch), its training
     pipeline (shifts of up to 2 pixels, alternating flips) and its callbacks (``Lookahead``): (model, batches,
-    callbacks) for ``model.fit(batches, epochs=epochs, callbacks=callbacks)``."""
+    callbacks) for ``model.fit(batches, epochs=epochs, callbacks=callbacks)`` (lesson 07 §18)."""
     from .models import airbench_cnn
 
     steps = epochs * int(np.ceil(len(x_train) / batch_size))
-    peak_lr = 1.5 * batch_size / 1024 if peak_lr is None else peak_lr
+    peak_lr = airbench_peak_lr(batch_size) if peak_lr is None else peak_lr
     model = compile_airbench(airbench_cnn(whitening, y_train.shape[1]), peak_lr, steps)
     batches = train_pipeline(x_train, y_train, batch_size, pad=2, alternate_flips=True)
     return model, batches, [Lookahead(steps)]
@@ -145,7 +157,8 @@ def final_recipe(x_train, y_train, whitening, epochs: int, batch_size: int, peak
 @keras.saving.register_keras_serializable(package="cifar_course")
 class Triangular(keras.optimizers.schedules.LearningRateSchedule):
     """airbench's schedule: a straight line from ``start`` x ``peak_lr`` up to ``peak_lr`` over the first
-    ``warmup_fraction`` of the steps, then a straight line down to ``end`` x ``peak_lr`` at the last step."""
+    ``warmup_fraction`` of the steps, then a straight line down to ``end`` x ``peak_lr`` at the last step (lesson 07
+    §17)."""
 
     def __init__(self, peak_lr, total_steps, warmup_fraction=0.23, start=0.2, end=0.07):
         self.peak_lr, self.total_steps, self.warmup_fraction = peak_lr, total_steps, warmup_fraction
@@ -164,7 +177,8 @@ class Triangular(keras.optimizers.schedules.LearningRateSchedule):
 
 @keras.saving.register_keras_serializable(package="cifar_course")
 class BiasScaledSGD(keras.optimizers.SGD):
-    """Keras's SGD with a learning rate ``bias_scale`` times larger for batch normalization's shifts (β)."""
+    """Keras's SGD with a learning rate ``bias_scale`` times larger for batch normalization's shifts (β) (lesson 07
+    §16)."""
 
     def __init__(self, bias_scale: float = 64.0, **kwargs):
         super().__init__(**kwargs)
@@ -186,7 +200,8 @@ class BiasScaledSGD(keras.optimizers.SGD):
 class Lookahead(keras.callbacks.Callback):
     """airbench's weight averaging: every ``every`` steps, move an average of all weights (batch normalization's
     statistics too) towards the weights and restart training from the average. The average follows the weights
-    fully at first and ever more slowly (momentum ``decay`` x (step / total_steps)³), and the model ends on it."""
+    fully at first and ever more slowly (momentum ``decay`` x (step / total_steps)³), and the model ends on it
+    (lesson 07 §17)."""
 
     def __init__(self, total_steps: int, every: int = 5, decay: float = 0.95**5):
         super().__init__()
@@ -205,16 +220,17 @@ class Lookahead(keras.callbacks.Callback):
 
 
 def schedule_values(schedule, total_steps: int) -> np.ndarray:
-    """The learning rate a schedule gives at every step 0..total_steps-1 (for plotting)."""
+    """The learning rate a schedule gives at every step 0..total_steps-1 (for plotting) (lesson 07 §7)."""
     return np.array([float(schedule(step)) for step in range(total_steps)])
 
 
 def predict_with_flip(model, x, batch_size: int = 500) -> np.ndarray:
-    """Test-time augmentation: the mean of the model's probabilities for the images and their mirror images."""
+    """Test-time augmentation: the mean of the model's probabilities for the images and their mirror images (lesson
+    07 §9)."""
     return predict_tta(model, x, flip=True, translate=0, batch_size=batch_size)
 
 
-def shift(images, dy: int, dx: int):
+def _shift(images, dy: int, dx: int):
     """Images moved by (dy, dx) pixels, the uncovered border filled by mirroring (for test-time augmentation)."""
     pad = max(abs(dy), abs(dx))
     padded = np.pad(images, [(0, 0), (pad, pad), (pad, pad), (0, 0)], mode="reflect")
@@ -227,7 +243,7 @@ def predict_tta(
 ) -> np.ndarray:
     """Test-time augmentation: the mean probabilities over the image, its mirror image (``flip``) and, with
     ``translate=1``, both moved one pixel up-left and down-right (6 views in all). ``per_view=True`` returns every
-    view's probabilities instead, shape (views, images, classes), the image as it is first."""
+    view's probabilities instead, shape (views, images, classes), the image as it is first (lesson 07 §4)."""
     from tqdm.auto import tqdm
 
     from .arrays import as_probabilities
@@ -235,7 +251,7 @@ def predict_tta(
     def probs(images):
         return as_probabilities(model.predict(images, batch_size=batch_size, verbose=0))
 
-    views = [x] + [shift(x, d, d) for d in (-translate, translate) if translate]
+    views = [x] + [_shift(x, d, d) for d in (-translate, translate) if translate]
     views += [v[:, :, ::-1] for v in views] if flip else []
     bar = tqdm(views, desc="test-time augmentation", unit="view", leave=False, disable=len(views) < 2)
     by_view = np.stack([probs(v) for v in bar])
@@ -248,6 +264,7 @@ def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.n
     Each of the 12 principal directions, strongest first, becomes two filters (+ and -), scaled by
     1/sqrt(eigenvalue + eps), so the channels are uncorrelated with unit variance (less for the weakest directions,
     which ``eps`` damps); the bias subtracts the mean patch. Uses the first ``sample`` images (uint8 or in [0, 1]).
+    (lesson 07 §14)
     """
     images = np.asarray(images)[:sample]
     x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
@@ -264,7 +281,7 @@ def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.n
 def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps: int = 100):
     """fastai's lr_find: train ``steps`` batches raising the learning rate from ``start`` to ``stop`` (geometric),
     stop early when the loss explodes; returns (learning rates, losses). The model's weights are changed: use a
-    fresh model, compiled with a constant learning rate."""
+    fresh model, compiled with a constant learning rate (lesson 07 §12)."""
     from tqdm.auto import tqdm
 
     lrs = start * (stop / start) ** (np.arange(steps) / max(1, steps - 1))
@@ -282,7 +299,8 @@ def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps:
 
 
 def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
-    """The losses smoothed by an exponential moving average (bias-corrected, as fastai does), to read past the noise."""
+    """The losses smoothed by an exponential moving average (bias-corrected, as fastai does), to read past the noise
+    (lesson 07 §12)."""
     smooth, avg = [], 0.0
     for i, loss in enumerate(losses):
         avg = beta * avg + (1 - beta) * loss
@@ -291,5 +309,5 @@ def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
 
 
 def suggest_lr(lrs, losses, beta: float = 0.8) -> float:
-    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``)."""
+    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``) (lesson 07 §12)."""
     return float(lrs[int(np.nanargmin(smooth_losses(losses, beta)))] / 10)

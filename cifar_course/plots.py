@@ -17,7 +17,7 @@ def show_images(
     probabilities=None,
     title: str | None = None,
 ):
-    """A grid of images titled with their class (and prediction/probability when given)."""
+    """A grid of images titled with their class (and prediction/probability when given) (lesson 01 §2)."""
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(1.9 * n_cols, 2.1 * n_rows), squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -49,7 +49,7 @@ def _epoch_axis(ax, n_epochs: int) -> None:
 
 
 def plot_history(history, title: str = ""):
-    """Accuracy and loss curves, training against validation."""
+    """Accuracy and loss curves, training against validation (lesson 02 §10)."""
     hist = getattr(history, "history", history)
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(11, 4))
     epochs = np.arange(1, len(hist["loss"]) + 1)
@@ -79,7 +79,8 @@ def _series_styles(n: int) -> list[dict]:
 
 
 def compare_histories(histories: dict, key: str = "val_accuracy", title: str = ""):
-    """One curve per run for one metric (e.g. validation accuracy of M1, M2, M3); past 6 the legend goes outside."""
+    """One curve per run for one metric (e.g. validation accuracy of M1, M2, M3); past 6 the legend goes outside
+    (lesson 03 §7)."""
     many = len(histories) > 6
     fig, ax = plt.subplots(figsize=(10, 4.5) if many else (7, 4))
     n_epochs = 0
@@ -100,7 +101,7 @@ def compare_histories(histories: dict, key: str = "val_accuracy", title: str = "
 
 
 def bar_chart(names, values, title: str = "", ylabel: str = "", fmt: str = "{:.0f}"):
-    """A labelled bar chart (class counts, per-class accuracy, model comparison)."""
+    """A labelled bar chart (class counts, per-class accuracy, model comparison) (lesson 01 §5)."""
     fig, ax = plt.subplots(figsize=(max(6, 0.7 * len(names)), 4))
     bars = ax.bar([str(n) for n in names], values, color="tab:blue")
     ax.bar_label(bars, labels=[fmt.format(v) for v in values], fontsize=8)
@@ -112,7 +113,7 @@ def bar_chart(names, values, title: str = "", ylabel: str = "", fmt: str = "{:.0
 
 
 def confusion_heatmap(matrix, class_names, normalize: bool = False, title: str = "Confusion matrix"):
-    """A seaborn heatmap of a confusion matrix with class names on both axes."""
+    """A seaborn heatmap of a confusion matrix with class names on both axes (lesson 06 §4)."""
     import seaborn as sns
 
     matrix = np.asarray(matrix, dtype=float)
@@ -137,7 +138,8 @@ def confusion_heatmap(matrix, class_names, normalize: bool = False, title: str =
 
 
 def reliability_diagram(bin_confidence, bin_accuracy, bin_count, title: str = "Reliability diagram"):
-    """Confidence against accuracy per bin (calibrated = on the diagonal), with how many images each bin holds."""
+    """Confidence against accuracy per bin (calibrated = on the diagonal), with how many images each bin holds
+    (lesson 06 §9)."""
     fig, (ax, ax_count) = plt.subplots(2, 1, figsize=(5, 6.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     ax.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
     keep = np.asarray(bin_count) > 0
@@ -163,7 +165,8 @@ def _filter_tile(f) -> np.ndarray:
 
 
 def show_filters(kernel, n: int = 32, n_cols: int = 8, title: str = "First-layer filters"):
-    """Filters (kh, kw, channels, n) as tiles, each over its own largest |weight|, one scale for all its channels."""
+    """Filters (kh, kw, channels, n) as tiles, each over its own largest |weight|, one scale for all its channels
+    (lesson 05 §6)."""
     kernel = np.asarray(kernel)
     n = min(n, kernel.shape[-1])
     n_rows = int(np.ceil(n / n_cols))
@@ -180,7 +183,7 @@ def show_filters(kernel, n: int = 32, n_cols: int = 8, title: str = "First-layer
 
 
 def show_feature_maps(image, maps: dict, n_channels: int = 8):
-    """One image, then a few channels of each layer's activation map for it (one row per layer)."""
+    """One image, then a few channels of each layer's activation map for it (one row per layer) (lesson 05 §6)."""
     fig, axes = plt.subplots(
         len(maps), n_channels + 1, figsize=(1.3 * (n_channels + 1), 1.5 * len(maps)), squeeze=False
     )
@@ -198,7 +201,8 @@ def show_feature_maps(image, maps: dict, n_channels: int = 8):
 
 
 def grouped_bars(table, title: str = "", ylabel: str = "", fmt: str = "{:.2f}"):
-    """Side-by-side bars for each row of a DataFrame (e.g. each model: the course against the reference)."""
+    """Side-by-side bars for each row of a DataFrame (e.g. each model: the course against the reference) (lesson 06
+    §10)."""
     ax = table.plot.bar(figsize=(max(6, 1.4 * len(table)), 4), rot=0, width=0.8)
     for bars in ax.containers:
         ax.bar_label(bars, labels=[fmt.format(v) if np.isfinite(v) and v else "" for v in bars.datavalues], fontsize=7)

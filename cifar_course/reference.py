@@ -97,7 +97,8 @@ COURSE_MODELS = [
 
 
 def reference_for(model: str | None) -> dict | None:
-    """The reference entry of a run's model: 'R1' matches 'R1' and 'R1_baseline'; None for other models."""
+    """The reference entry of a run's model: 'R1' matches 'R1' and 'R1_baseline'; None for other models (used by
+    the tools)."""
     for ref in REFERENCE:
         if model and (model == ref["model"] or model.startswith(ref["model"] + "_")):
             return ref
@@ -107,7 +108,7 @@ def reference_for(model: str | None) -> dict | None:
 @dataclass(frozen=True)
 class Recorded:
     """One model run that the course recorded in ``results/`` (``cifar-course run``), with where and when (lesson 07
-    §4)."""
+    §4) (lesson 07 §4)."""
 
     lesson: str
     model: str
@@ -145,7 +146,7 @@ def _results_folder() -> Path | None:
 def recorded_runs(lesson: str, profile: str = "full") -> list[Recorded]:
     """The runs of one lesson recorded in ``results/course-run-<profile>*.json``, newest record first (lessons 03, 04
     and 07 show them beside the student's own run); an empty list where the results folder is not at hand (lesson 07
-    §4)."""
+    §4) (lesson 07 §4)."""
     folder = _results_folder()
     if folder is None:
         return []

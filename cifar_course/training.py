@@ -16,7 +16,10 @@ from typing import Any
 import keras
 import numpy as np
 
-from .config import ConfigError, get_profile, machine, runs_dir, versions
+from .folders import runs_dir
+from .profiles import get_profile
+from .runs import DATA_KINDS, RunRecord
+from .runtime import machine, versions
 
 
 @dataclass
@@ -24,7 +27,7 @@ class Run:
     """One training run: its own folder, and what the run knows about itself (lesson, model, data, batch size).
 
     ``run.callbacks()`` goes into ``fit``; ``run.save(model, history, test_accuracy=...)`` writes the model, its
-    history and its metrics; ``run.metrics()`` reads them back.
+    history and its metrics; ``run.metrics()`` reads them back (lesson 02 §9).
     """
 
     path: Path
@@ -60,9 +63,9 @@ class Run:
     def save(self, model: keras.Model, history, *, test_accuracy: float, extra: dict | None = None) -> dict:
         """Save the model (.keras), its history and its metrics in the run folder; returns the metrics."""
         if (self.path / "metrics.json").exists():
-            raise ConfigError(f"{self.path} already holds a saved run; start a new one with cc.new_run().")
+            raise ValueError(f"{self.path} already holds a saved run; start a new one with cc.new_run().")
         if self.data is None:
-            raise ConfigError(
+            raise ValueError(
                 "This run does not know its data: create it with cc.new_run(lesson, model, data=data, batch_size=...)."
             )
         hist = _as_dict(history)
@@ -96,20 +99,23 @@ class Run:
             "date": dt.datetime.now().isoformat(timespec="seconds"),
             **(extra or {}),
         }
+        record = RunRecord.from_metrics(metrics, self.path)  # the data, source and weights kinds, named once here
+        metrics |= {kind: getattr(record, kind) for kind in ("data_kind", "source_kind", "weights_kind")}
         (self.path / "metrics.json").write_text(json.dumps(metrics, indent=1))
         print(f"Saved model, history and metrics in {self.path}")
-        print(speed_line(metrics))
+        print(_speed_line(metrics))
         return metrics
 
     def metrics(self) -> dict:
-        """What ``save`` wrote (metrics.json), checked by ``read_metrics``."""
+        """What ``save`` wrote (metrics.json), checked by ``_read_metrics``."""
         if not (self.path / "metrics.json").is_file():
             raise FileNotFoundError(f"{self.path} has no metrics.json yet: call run.save(model, history, ...) first.")
-        return read_metrics(self.path)
+        return _read_metrics(self.path)
 
 
 def new_run(lesson: str, model_name: str, *, data=None, batch_size: int | None = None) -> Run:
-    """A fresh run in its own folder runs/<lesson>_<model>_<timestamp>/ (never reusing an existing one)."""
+    """A fresh run in its own folder runs/<lesson>_<model>_<timestamp>/ (never reusing an existing one) (lesson 02
+    §9)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     base = runs_dir() / f"{lesson}_{model_name}_{stamp}"
     path, n = base, 1
@@ -128,6 +134,7 @@ class EpochTimer(keras.callbacks.Callback):
     """Adds ``epoch_seconds`` and ``images_per_second`` to the logs of every epoch.
 
     Give ``images_per_epoch``, or ``batch_size`` to count the batches trained (the last, smaller one as a full one).
+    (lesson 02 §9)
     """
 
     def __init__(self, images_per_epoch: int | None = None, batch_size: int | None = None):
@@ -150,7 +157,8 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
-    """ModelCheckpoint that writes to a temporary file, then renames it: a kill mid-save keeps the last best."""
+    """ModelCheckpoint that writes to a temporary file, then renames it: a kill mid-save keeps the last best (lesson
+    02 §9)."""
 
     def __init__(self, path: Path, **kwargs):
         self.final = Path(path)
@@ -163,7 +171,7 @@ class SafeCheckpoint(keras.callbacks.ModelCheckpoint):
 
 
 def print_accuracy(split: str, accuracy: float) -> None:
-    """Print e.g. ``Test accuracy: 0.6791`` (a line the course's tools read)."""
+    """Print e.g. ``Test accuracy: 0.6791`` (a line the course's tools read) (lesson 01 §10)."""
     print(f"{split.capitalize()} accuracy: {float(accuracy):.4f}")
 
 
@@ -172,7 +180,7 @@ def _as_dict(history) -> dict[str, list[float]]:
     return {k: [float(v) for v in vals] for k, vals in history.items()}
 
 
-def speed_line(metrics: dict) -> str:
+def _speed_line(metrics: dict) -> str:
     """One line on how fast a saved run trained, e.g. ``M3: 20 epochs in 924 s (46.2 s per epoch, ...)``."""
     epochs, seconds = metrics["epochs"], metrics["train_seconds"]
     ips = metrics.get("images_per_second")
@@ -184,7 +192,7 @@ def speed_line(metrics: dict) -> str:
 
 
 def load_history(run: Path) -> dict[str, list[float]]:
-    """A run's history: history.json when it finished, else the per-epoch CSV of an interrupted run."""
+    """A run's history: history.json when it finished, else the per-epoch CSV of an interrupted run (lesson 04 §5)."""
     run = Path(run)
     if (run / "history.json").is_file():
         return json.loads((run / "history.json").read_text())
@@ -196,18 +204,19 @@ def load_history(run: Path) -> dict[str, list[float]]:
     raise FileNotFoundError(f"{run} has no history (history.json or history.csv).")
 
 
-def is_number(value) -> bool:
+def _is_number(value) -> bool:
     """True for a finite int or float (not True/False, not NaN or infinity)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 TEXT = (lambda v: isinstance(v, str), "text")
-AMOUNT = (lambda v: is_number(v) and v >= 0, "a number >= 0")
-ACCURACY = (lambda v: is_number(v) and 0 <= v <= 1, "an accuracy from 0 to 1")
+AMOUNT = (lambda v: _is_number(v) and v >= 0, "a number >= 0")
+ACCURACY = (lambda v: _is_number(v) and 0 <= v <= 1, "an accuracy from 0 to 1")
 NAMES = (lambda v: isinstance(v, list) and all(isinstance(n, str) for n in v), "a list of names")
 METRIC_KINDS = {  # what run.save writes under each name (where it is there; None is allowed but for REQUIRED)
     **dict.fromkeys(("lesson", "model", "profile", "dataset", "data_source", "date", "machine", "tta"), TEXT),
-    **dict.fromkeys(("precision", "weights"), TEXT),
+    **dict.fromkeys(("precision", "weights", "source_kind", "weights_kind"), TEXT),
+    "data_kind": (lambda v: v in DATA_KINDS, " or ".join(DATA_KINDS)),
     **dict.fromkeys(("params", "epochs", "batch_size", "train_images", "train_seconds", "feature_seconds"), AMOUNT),
     "images_per_second": AMOUNT,
     **dict.fromkeys(("test_accuracy", "val_accuracy", "test_accuracy_no_tta"), ACCURACY),
@@ -216,7 +225,7 @@ METRIC_KINDS = {  # what run.save writes under each name (where it is there; Non
 REQUIRED = ("lesson", "model", "profile", "epochs", "test_accuracy")  # what the lessons and tools read of every run
 
 
-def metrics_problem(info) -> str | None:
+def _metrics_problem(info) -> str | None:
     """What is wrong with the contents of a metrics.json (its shape, types, accuracies in 0..1), or None."""
     if not isinstance(info, dict):
         return f"holds a JSON {type(info).__name__}, not the object of names and values that run.save writes"
@@ -229,54 +238,52 @@ def metrics_problem(info) -> str | None:
     return None
 
 
-def read_metrics(run: Path) -> dict:
+def _read_metrics(run: Path) -> dict:
     """A run's metrics.json, checked: a ValueError, one line, says what is wrong with it (list_runs skips such runs)."""
     path = Path(run) / "metrics.json"
     try:
         info = json.loads(path.read_text())
     except ValueError as err:  # not JSON, not text
         raise ValueError(f"{path} is not readable JSON ({err}); delete its run folder or train again.") from err
-    problem = metrics_problem(info)
+    problem = _metrics_problem(info)
     if problem:
         raise ValueError(f"{path} {problem}: run.save did not write this; fix the file or delete its run folder.")
     return info
 
 
-def list_runs(base: Path | None = None) -> list[dict]:
-    """Every finished run under the runs folder, oldest first, each with its folder in 'run'.
+def list_runs(base: Path | None = None) -> list[RunRecord]:
+    """Every finished run under the runs folder, oldest first, each as a RunRecord read from its metrics.json.
 
     A run whose metrics.json is damaged or not what ``run.save`` writes is left out, with one line saying why.
+    (lesson 06 §1)
     """
     base = Path(base) if base else runs_dir()
     runs = []
     for path in sorted(base.glob("*/metrics.json")):
         try:
-            info = read_metrics(path.parent)
+            info = _read_metrics(path.parent)
         except (ValueError, OSError) as err:
             print(f"Skipping a saved run: {err}")
             continue
-        runs.append({**info, "run": str(path.parent)})
-    return sorted(runs, key=lambda r: r.get("date", ""))
+        runs.append(RunRecord.from_metrics(info, path.parent))
+    return sorted(runs, key=lambda r: r.date)
 
 
 def interrupted_runs(base: Path | None = None) -> list[Path]:
-    """Runs stopped before save_run (interrupted, killed): they still hold history.csv and usually best.keras."""
+    """Runs stopped before save_run (interrupted, killed): they still hold history.csv and usually best.keras
+    (docs/troubleshooting.md)."""
     base = Path(base) if base else runs_dir()
     return sorted(p.parent for p in base.glob("*/history.csv") if not (p.parent / "metrics.json").exists())
 
 
 def latest_run(lesson: str | None = None, model: str | None = None, base: Path | None = None) -> Path | None:
-    """The newest finished run of a lesson and/or model name, or None."""
-    found = [
-        r
-        for r in list_runs(base)
-        if (lesson is None or r["lesson"] == lesson) and (model is None or r["model"] == model)
-    ]
-    return Path(found[-1]["run"]) if found else None
+    """The newest finished run of a lesson and/or model name, or None (lesson 04 §5)."""
+    found = [r for r in list_runs(base) if lesson in (None, r.lesson) and model in (None, r.model)]
+    return found[-1].folder if found else None
 
 
 def load_model(run: Path, best: bool = False) -> keras.Model:
-    """Load a run's model with Keras's safe mode on (no arbitrary code from the file)."""
+    """Load a run's model with Keras's safe mode on (no arbitrary code from the file) (lesson 06 §2)."""
     path = Path(run) / ("best.keras" if best else "model.keras")
     if not path.is_file():
         raise FileNotFoundError(f"{path} does not exist: train the model in its lesson first.")

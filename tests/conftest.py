@@ -17,7 +17,7 @@ CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog",
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
     """Every test gets its own empty data, cache, Keras and runs folders, no network and the smoke profile."""
-    import cifar_course.config as config
+    from cifar_course import profiles
 
     for var, sub in (
         ("CIFAR_COURSE_CACHE", "cache"),
@@ -31,7 +31,7 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.delenv("CIFAR_COURSE_VGG16_WEIGHTS", raising=False)
     monkeypatch.setenv("CIFAR_COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
-    monkeypatch.setattr(config, "_chosen", None)
+    monkeypatch.setattr(profiles, "_chosen", None)
     return tmp_path
 
 

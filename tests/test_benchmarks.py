@@ -90,18 +90,15 @@ def test_course_timing_keeps_times_and_drops_what_random_weights_decided():
 
 
 def test_lesson07_full_uses_the_lessons_model_and_recipe():
-    import re
-
     source = (BENCHMARKS / "lesson07_full.py").read_text()
     assert 'default="step13"' in source and "cc.modern.final_recipe(" in source  # step 13: the lesson's function
     assert "layers." not in source  # the benchmark defines no layer of its own: it trains the course's model
+    # its batch, epochs and peak come from the package, where the lesson's final model reads them too
+    for name in ("cc.modern.FINAL_BATCH_SIZE", "cc.modern.FINAL_EPOCHS", "cc.modern.airbench_peak_lr("):
+        assert name in source
     cells = json.loads((BENCHMARKS.parent / "notebooks" / "07_modern_cnn.ipynb").read_text())["cells"]
-    lesson = "\n".join("".join(cell["source"]) for cell in cells)
-    module = load("lesson07_full")  # the same batch, peak and epochs as the lesson's final model
-    assert f"FINAL_BATCH_SIZE = profile.pick(full={module.BATCH}," in lesson
-    final_cell = next("".join(c["source"]) for c in cells if "cc.modern.final_recipe(" in "".join(c["source"]))
-    assert "FINAL_PEAK_LR = 1.5 * FINAL_BATCH_SIZE / 1024" in lesson and module.PEAK_LR == 1.5 * module.BATCH / 1024
-    assert "FINAL_PEAK_LR" in final_cell and "FINAL_BATCH_SIZE" in final_cell
-    lesson_epochs = re.search(r"FINAL_EPOCHS = profile\.pick\(full=(\d+)", lesson).group(1)
-    benchmark_epochs = re.search(r'"--epochs", type=int, default=(\d+)', source).group(1)
-    assert lesson_epochs == benchmark_epochs
+    sizes = next("".join(c["source"]) for c in cells if "FINAL_BATCH_SIZE = " in "".join(c["source"]))
+    assert "full=cc.modern.FINAL_EPOCHS" in sizes and "full=cc.modern.FINAL_BATCH_SIZE" in sizes
+    from cifar_course import modern
+
+    assert modern.airbench_peak_lr(modern.FINAL_BATCH_SIZE) == 0.75  # the peak lesson 07's prose states

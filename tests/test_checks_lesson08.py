@@ -123,16 +123,19 @@ def three_convs() -> keras.Model:
     )
 
 
-def share(heat, top=0.1):
-    """Lesson 08's heat_share, written out again."""
-    values = np.sort(np.ravel(heat))[::-1]
-    k = max(1, round(top * values.size))
-    return float(values[:k].sum() / values.sum()) if values.sum() > 0 else 0.0
+def test_heat_share_is_the_share_of_the_heat_in_the_hottest_pixels():
+    focused = np.zeros((32, 32), np.float32)
+    focused.flat[:102] = 1.0  # 102 = round(0.1 * 1024) pixels
+    assert explain.heat_share(np.ones((32, 32), np.float32)) == pytest.approx(102 / 1024)  # an even map
+    assert explain.heat_share(focused) == 1.0 and explain.heat_share(focused, top=0.05) == pytest.approx(51 / 102)
+    assert explain.heat_share(np.zeros((32, 32), np.float32)) == 0.0  # no heat at all
+    assert explain.heat_share(np.full((2, 2), 5.0), top=0.01) == 0.25  # at least one pixel
 
 
 def test_sharpest_layer_on_a_real_model(capsys):
     model, image = three_convs(), np.random.default_rng(0).uniform(0, 1, (32, 32, 3)).astype(np.float32)
-    shares = {name: share(explain.grad_cam(model, image, layer_name=name)[0]) for name in ("c1", "c2", "c3")}
+    maps = {name: explain.grad_cam(model, image, layer_name=name)[0] for name in ("c1", "c2", "c3")}
+    shares = {name: explain.heat_share(heat) for name, heat in maps.items()}
     best = max(shares, key=shares.get)
     checks.check_sharpest_layer(best, model, image)
     assert f"Correct: {best}'s Grad-CAM map" in capsys.readouterr().out

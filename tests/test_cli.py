@@ -101,7 +101,7 @@ def test_a_wrong_argument_in_a_lesson_is_a_failure_not_a_missing_prerequisite(tm
     status, out, err = _run(
         capsys, "run", "--profile", "smoke", "--notebooks", folder, "--out", tmp_path, "--no-progress"
     )
-    assert status == runner.EXIT_FAILED == 1  # a ConfigError for a bad argument: the lesson is broken, not "not run"
+    assert status == runner.EXIT_FAILED == 1  # a ValueError for a bad argument: the lesson is broken, not "not run"
     info = json.loads(next(tmp_path.glob("course-smoke-*/results.json")).read_text())
     assert (
         info["lessons"][0]["status"] == "failed" and "fraction must be between 0 and 1" in info["lessons"][0]["reason"]
@@ -288,9 +288,9 @@ def test_import_into_the_default_folder_says_it_is_found_by_itself(isolated, cap
     )
     assert "export CIFAR_COURSE_DATA" not in out and "only when told" not in out
     # and it is true: the course finds it with nothing set
-    from cifar_course import config
+    from cifar_course import folders
 
-    assert config.data_folder() == (default, "the default folder ~/cifar-course-data, found by itself")
+    assert folders.data_folder() == (default, "the default folder ~/cifar-course-data, found by itself")
     status, out, _ = _run(capsys, "data", "where")
     assert status == 0
     assert (

@@ -131,7 +131,7 @@ def test_download_is_used_when_nothing_is_local(tmp_path, monkeypatch):
         )
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", fake_load_data)
-    monkeypatch.setattr(data_mod, "reachable", lambda host: True)
+    monkeypatch.setattr(data_mod, "_reachable", lambda host: True)
     ds = cc.load_dataset("cifar10", download=True, subset=False)
     assert calls and ds.source.startswith("download") and len(ds.x_train) == 10
 
@@ -143,7 +143,7 @@ def test_failed_download_falls_back_to_synthetic_only_in_smoke(monkeypatch, caps
         raise Exception("URL fetch failure: Name or service not known")
 
     monkeypatch.setattr(keras.datasets.cifar10, "load_data", offline)
-    monkeypatch.setattr(data_mod, "reachable", lambda host: True)  # the server answers, the download then fails
+    monkeypatch.setattr(data_mod, "_reachable", lambda host: True)  # the server answers, the download then fails
     ds = cc.load_dataset("cifar10", download=True)
     assert ds.synthetic and all(n.startswith("synthetic") for n in ds.class_names)
     out = capsys.readouterr().out
@@ -226,9 +226,9 @@ def test_scale_pixels_and_one_hot():
 
 
 def test_bad_names_and_folders_give_clear_errors(tmp_path):
-    with pytest.raises(cc.ConfigError, match="Unknown data set 'cifar11'.*cifar10"):
+    with pytest.raises(ValueError, match="Unknown data set 'cifar11'.*cifar10"):
         cc.load_dataset("cifar11")
-    with pytest.raises(cc.ConfigError, match="CIFAR_COURSE_DATA points to .*not a folder"):
+    with pytest.raises(ValueError, match="CIFAR_COURSE_DATA points to .*not a folder"):
         os.environ["CIFAR_COURSE_DATA"] = str(tmp_path / "nope")
         try:
             cc.load_dataset("cifar10")
@@ -264,7 +264,7 @@ def test_validation_split_too_small_for_the_classes_is_a_clear_error():
 
 
 def test_default_data_folder_is_found_without_setting(tmp_path, tiny_cifar10_archive):
-    assert cc.data.data_root() is None  # no ~/cifar-course-data yet
+    assert cc.folders.data_folder()[0] is None  # no ~/cifar-course-data yet
     home_data = tmp_path / "home" / "cifar-course-data"
     home_data.mkdir()
     (tiny_cifar10_archive.parent).rename(home_data / "cifar10")

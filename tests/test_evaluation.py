@@ -1,5 +1,6 @@
 """Evaluation helpers on small arrays whose answers are worked out by hand."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -7,6 +8,7 @@ import pytest
 
 import cifar_course as cc
 from cifar_course import checks, evaluation
+from cifar_course.runs import RunRecord
 
 NAMES = ["cat", "dog", "ship"]
 #                  0  1  2  3  4  5  6  7  8  9
@@ -102,7 +104,23 @@ def _run(tmp_path, name, **metrics):
     return info
 
 
-def test_runs_best_run_and_comparison(tmp_path):
+def _data(name="cifar10", synthetic=False, class_names=None):
+    """A tiny data set called ``name``: real with ``class_names`` (default: the data set's usual ones), or synthetic."""
+    ds = cc.data.synthetic_dataset("cifar10", 40, 20)
+    names = class_names or (ds.class_names if synthetic else list(cc.DATASETS[name].class_names))
+    return dataclasses.replace(ds, name=name, synthetic=synthetic, class_names=names)
+
+
+def _pick(runs, lesson="05", data=None, profile="quick", **kwargs):
+    """pick_run's choice in ``profile`` (its folder name, or None when it raises: nothing eligible)."""
+    cc.set_profile(profile)
+    try:
+        return cc.pick_run("06", data=data or _data(), prefer_lesson=lesson, runs=runs, **kwargs).name
+    except cc.MissingHere:
+        return None
+
+
+def test_runs_pick_run_and_comparison(tmp_path):
     _run(tmp_path, "a_04", test_accuracy=0.60)
     _run(tmp_path, "b_05", lesson="05", model="M4_transfer", test_accuracy=0.55, feature_seconds=5.0)
     _run(tmp_path, "c_05", lesson="05", model="M4_finetuned", test_accuracy=0.58, profile="full")
@@ -116,17 +134,16 @@ def test_runs_best_run_and_comparison(tmp_path):
     assert table.loc[3, "data"] == "synthetic"
     assert table.loc[0, "profile"] == "quick" and table.loc[0, "weights"] == ""  # no pretrained weights
 
-    assert evaluation.best_run(runs, profile="quick")["run"].endswith("b_05")  # lesson 05 in this profile first
-    assert evaluation.best_run(runs, profile="smoke")["run"].endswith("c_05")  # then lesson 05 in any profile
-    assert evaluation.best_run(runs, lesson="03", profile="quick")["run"].endswith("e_04")
-    assert evaluation.best_run(runs, synthetic=True, profile="smoke")["run"].endswith("d_02")
-    assert evaluation.best_run(runs, synthetic=True) is None  # synthetic runs only in the smoke profile
-    assert evaluation.best_run(runs, dataset="mnist") is None
-    assert evaluation.best_run([]) is None
-
-    assert evaluation.find_run(runs, "c_05")["model"] == "M4_finetuned"
-    with pytest.raises(cc.ConfigError, match="a_04"):
-        evaluation.find_run(runs, "nope")
+    assert _pick(runs) == "b_05"  # lesson 05 in this profile first
+    assert _pick(runs, profile="smoke") == "c_05"  # then lesson 05 in any profile
+    assert _pick(runs, lesson="03") == "e_04"
+    assert _pick(runs, data=_data(synthetic=True), profile="smoke") == "d_02"
+    assert _pick(runs, data=_data(synthetic=True)) is None  # synthetic runs only in the smoke profile
+    assert _pick(runs, data=_data("mnist")) is None
+    assert _pick([]) is None
+    assert _pick(runs, run="c_05") == "c_05"
+    with pytest.raises(ValueError, match="a_04"):
+        _pick(runs, run="nope")
 
     comparison = evaluation.comparison_table(runs, profile="quick")
     assert comparison.loc["M3", "this course"] == 0.62  # the latest M3 run
@@ -159,10 +176,9 @@ def test_comparison_table_adds_lesson_07_after_the_references(tmp_path):
 CIFAR10 = list(cc.data.CIFAR10_CLASSES)
 
 
-def _info(name, **metrics) -> dict:
-    """A run as cc.list_runs() returns it (a dict with its folder in 'run'), on the JPEG copy of CIFAR-10."""
-    return {
-        "run": f"/runs/{name}",
+def _metrics(**metrics) -> dict:
+    """An older run's metrics.json, on the JPEG copy of CIFAR-10 (a None in ``metrics`` leaves that name out)."""
+    info = {
         "lesson": "04",
         "model": "M3_deeper_cnn",
         "profile": "quick",
@@ -176,14 +192,21 @@ def _info(name, **metrics) -> dict:
         "test_accuracy": 0.5,
         **metrics,
     }
+    return {k: v for k, v in info.items() if v is not None}
+
+
+def _info(name, **metrics) -> RunRecord:
+    """A run as cc.list_runs() returns it: the RunRecord of ``_metrics(**metrics)`` in the folder /runs/<name>."""
+    return RunRecord.from_metrics(_metrics(**metrics), f"/runs/{name}")
 
 
 RANDOM = "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
 IMAGENET = "ImageNet weights from /data/vgg16_notop.h5"
 
 
-def test_best_run_never_picks_smoke_or_random_weights_outside_smoke():
+def test_pick_run_never_picks_smoke_or_random_weights_outside_smoke(monkeypatch):
     # issue 17: lesson 06 in the quick profile chose this smoke run with RANDOM weights over a quick R1 at 50.5%
+    monkeypatch.setattr(RunRecord, "has_model", True)  # records of folders that are not there: as if they held one
     smoke = _info("05_M4_smoke", lesson="05", model="M4_transfer", profile="smoke", weights=RANDOM, test_accuracy=0.11)
     r1 = _info("02_R1_quick", lesson="02", model="R1_baseline", test_accuracy=0.505)
     random_quick = _info("05_M4_random", lesson="05", model="M4_transfer", weights=RANDOM, test_accuracy=0.3)
@@ -197,36 +220,17 @@ def test_best_run_never_picks_smoke_or_random_weights_outside_smoke():
         class_names=[f"synthetic_{i}" for i in range(10)],
     )
     runs = [smoke, r1, random_quick, synthetic]
-    assert evaluation.best_run(runs, lesson="05", dataset="cifar10", synthetic=False, profile="quick") is r1
-    assert evaluation.best_run(runs, profile="full") is r1  # another profile, but the only eligible run
-    assert evaluation.best_run(runs) is r1  # no profile given: still no smoke run
-    assert evaluation.best_run([smoke, random_quick], profile="quick") is None  # nothing eligible
-    assert evaluation.skip_reasons(smoke, profile="quick") == ["smoke profile", "RANDOM weights"]
-    assert evaluation.skip_reasons(random_quick, profile="quick") == ["RANDOM weights"]
-    assert evaluation.skip_reasons(r1, profile="quick") == []
+    assert _pick(runs) == "02_R1_quick"
+    assert _pick(runs, profile="full") == "02_R1_quick"  # another profile, but the only eligible run
+    assert _pick([smoke, random_quick]) is None  # nothing eligible
     # in the smoke profile everything on this data is eligible: the smoke run of lesson 05 comes first
-    assert evaluation.best_run(runs, profile="smoke") is smoke
-    assert evaluation.best_run(runs, synthetic=True, profile="smoke") is synthetic
-    assert evaluation.best_run(runs, synthetic=True, profile="quick") is None
-    assert evaluation.skip_reasons(synthetic, profile="quick") == ["synthetic data"]
-    assert evaluation.skip_reasons(r1, synthetic=True, profile="smoke") == ["real data, but the data now is synthetic"]
+    assert _pick(runs, profile="smoke") == "05_M4_smoke"
+    assert _pick(runs, data=_data(synthetic=True), profile="smoke") == "05_M4_synthetic"
+    assert _pick(runs, data=_data(synthetic=True)) is None
 
 
-def test_best_run_tiers():
-    a = _info("a", lesson="05", profile="quick", test_accuracy=0.50)
-    b = _info("b", lesson="04", profile="quick", test_accuracy=0.70)
-    c = _info("c", lesson="05", profile="full", test_accuracy=0.80)
-    d = _info("d", lesson="04", profile="full", test_accuracy=0.90)
-    e = _info("e", lesson="05", profile="quick", test_accuracy=0.60)
-    assert evaluation.best_run([a, b, c, d, e], profile="quick") is e  # 1. this profile and lesson: most accurate
-    assert evaluation.best_run([a, b, c, d], profile="quick") is a
-    assert evaluation.best_run([b, c, d], profile="quick") is b  # 2. this profile, another lesson
-    assert evaluation.best_run([c, d], profile="quick") is c  # 3. another profile, this lesson
-    assert evaluation.best_run([d], profile="quick") is d  # 4. another profile, another lesson
-    assert evaluation.best_run([a, b, c, d], profile="full") is c
-
-
-def test_best_run_never_picks_other_data():
+def test_pick_run_never_picks_other_data(monkeypatch, capsys):
+    monkeypatch.setattr(RunRecord, "has_model", True)
     photos = _info(
         "own",
         lesson="05",
@@ -237,43 +241,14 @@ def test_best_run_never_picks_other_data():
         test_accuracy=0.95,
     )
     mnist = _info("mnist", lesson="05", dataset="mnist", class_names=[str(d) for d in range(10)], test_accuracy=0.99)
-    old = _info("old", lesson="04")  # saved before class names were recorded
-    del old["class_names"]
+    old = _info("old", lesson="04", class_names=None)  # saved before class names were recorded
     runs = [photos, mnist, old]
-    assert evaluation.best_run(runs, profile="quick") is old  # still readable and eligible
-    assert evaluation.skip_reasons(photos, profile="quick") == ["other classes (cat, dog)"]
-    assert evaluation.skip_reasons(mnist, profile="quick") == ["trained on mnist, not cifar10"]
+    assert _pick(runs) == "old"  # still readable and eligible
+    assert "  left out: own (other classes (cat, dog))" in capsys.readouterr().out.splitlines()
     # with your own photos loaded, their model is the one (the old run's classes are not known)
-    assert evaluation.best_run(runs, profile="quick", class_names=["cat", "dog"]) is photos
-    assert evaluation.best_run(runs, dataset="mnist", profile="quick") is mnist
-    assert evaluation.best_run(runs, dataset="mnist", profile="quick", class_names=["0", "1"]) is None
-
-
-def test_describe_run():
-    m4 = _info("m4", lesson="05", model="M4_transfer", weights=IMAGENET, test_accuracy=0.505)
-    assert evaluation.describe_run(m4) == (
-        "lesson 05, M4_transfer, quick, cifar10 (JPEG image folder), ImageNet weights, test 50.5%"
-    )
-    smoke = _info(
-        "s",
-        lesson="05",
-        model="M4_transfer",
-        profile="smoke",
-        weights=RANDOM,
-        synthetic_data=True,
-        data_source="SYNTHETIC stand-in data (no real data found)",
-        test_accuracy=0.11,
-    )
-    assert evaluation.describe_run(smoke) == (
-        "lesson 05, M4_transfer, smoke, SYNTHETIC stand-in data, RANDOM weights, test 11.0%"
-    )
-    photos = _info("own", class_names=["cat", "dog"], data_source="JPEG image folder /home/me/photos (cached)")
-    assert evaluation.describe_run(photos) == (
-        "lesson 04, M3_deeper_cnn, quick, own data, 2 classes (JPEG image folder), test 50.0%"
-    )
-    official = _info("o", data_source="official archive /data/cifar-10-python.tar.gz", test_accuracy=None)
-    assert evaluation.describe_run(official) == "lesson 04, M3_deeper_cnn, quick, cifar10 (official archive)"
-    assert evaluation.source_kind({"data_source": "download into /root/.keras/datasets"}) == "download"
+    assert _pick(runs, data=_data(class_names=["cat", "dog"])) == "own"
+    assert _pick(runs, data=_data("mnist")) == "mnist"
+    assert _pick(runs, data=_data("mnist", class_names=["0", "1"])) is None
 
 
 def test_runs_table_profile_data_and_weights():
@@ -284,10 +259,9 @@ def test_runs_table_profile_data_and_weights():
         _info("own", class_names=["cat", "dog"]),
         _info("syn", synthetic_data=True),
         _info("mnist", dataset="mnist", class_names=[str(d) for d in range(10)]),
+        _info("old", class_names=None, data_source=None),  # an old run: still listed
     ]
-    old = _info("old")
-    del old["class_names"], old["data_source"]  # an old run: still listed
-    table = evaluation.runs_table([*runs, old])
+    table = evaluation.runs_table(runs)
     assert table.columns.tolist()[3:6] == ["profile", "data", "weights"]
     assert table["data"].tolist() == [
         "cifar10",
@@ -300,14 +274,14 @@ def test_runs_table_profile_data_and_weights():
     ]
     assert table["weights"].tolist() == ["", "ImageNet", "random", "", "", "", ""]
     assert table["profile"].tolist() == ["quick"] * 2 + ["smoke"] + ["quick"] * 4
+    assert evaluation.runs_table([]).columns.tolist()[:2] == ["run", "lesson"]  # the columns before any run
 
 
 def test_comparison_table_compares_only_cifar10():
     m3 = _info("m3", test_accuracy=0.75)
     m3_photos = _info("m3_own", class_names=["cat", "dog"], test_accuracy=0.99)  # newer, but not CIFAR-10
     m4_random = _info("m4_random", lesson="05", model="M4_transfer", weights=RANDOM, test_accuracy=0.3)
-    m4_old = _info("m4_old", lesson="05", model="M4_transfer", test_accuracy=0.6)  # before weights were recorded
-    del m4_old["class_names"]
+    m4_old = _info("m4_old", lesson="05", model="M4_transfer", test_accuracy=0.6, class_names=None)  # no weights noted
     r1_mnist = _info(
         "r1_mnist",
         lesson="02",
@@ -322,18 +296,15 @@ def test_comparison_table_compares_only_cifar10():
     assert table.loc["M4", "this course"] == 0.6  # the RANDOM-weights run is newer but left out
     assert np.isnan(table.loc["R1", "this course"])
     assert evaluation.comparison_table(runs, profile="quick", dataset="mnist")["this course"].isna().all()
-    assert evaluation.other_runs(runs) == [m3_photos, m4_random, r1_mnist]
-    assert evaluation.why_not_comparable(m3_photos) == ["own data (2 classes), not CIFAR-10's 10 classes"]
-    assert evaluation.why_not_comparable(m4_random) == ["RANDOM weights, not ImageNet"]
-    assert evaluation.why_not_comparable(r1_mnist) == ["trained on mnist, not CIFAR-10"]
-    assert evaluation.why_not_comparable(_info("s", synthetic_data=True)) == ["synthetic data"]
-    assert evaluation.comparable_with_reference(m4_old) and evaluation.on_cifar10(m4_old)
+    assert np.isnan(evaluation.comparison_table(runs, profile="full").loc["M3", "this course"])  # quick runs only
+    assert [r for r in runs if not r.comparable] == [m3_photos, m4_random, r1_mnist]
+    assert m4_old.comparable and m4_old.on_cifar10
 
 
 def test_reference_key():
-    assert evaluation.reference_key("M3_deeper_cnn") == "M3"
-    assert evaluation.reference_key("R1_baseline") == "R1"
-    assert evaluation.reference_key("small_cnn") is None
+    assert evaluation._reference_key("M3_deeper_cnn") == "M3"
+    assert evaluation._reference_key("R1_baseline") == "R1"
+    assert evaluation._reference_key("small_cnn") is None
 
 
 def test_check_confusion_matrix(capsys):
@@ -416,22 +387,16 @@ def test_comparison_table_lists_lesson_07_models_only_with_a_run_and_whole_numbe
     assert str(comparison.loc[["M3"]].astype(str).loc["M3", "reference seconds"]) == "644"  # not 644.0
 
 
-def test_describe_run_says_when_the_test_accuracy_averaged_augmented_views():
-    final = _info("f", lesson="07", model="airbench_cnn", test_accuracy=0.67, tta="flip+shift")
-    assert evaluation.describe_run(final).endswith("test 67.0% (flip+shift TTA)")
-    assert evaluation.describe_run({**final, "tta": "none"}).endswith("test 67.0%")
-
-
 # --------------------------------------------------------------------------- issue 29: damaged or edited runs
 BROKEN_METRICS = {
     "a_list": "[0.99, 0.98]",
-    "b_numeric_date": json.dumps({**_info("x", test_accuracy=0.99), "date": 20250101}),
-    "c_text_accuracy": json.dumps(_info("x", test_accuracy="0.99")),
-    "d_nan_accuracy": json.dumps(_info("x", test_accuracy=float("nan"))),  # json writes NaN, and reads it back
-    "e_accuracy_7_5": json.dumps(_info("x", test_accuracy=7.5)),
-    "f_no_accuracy": json.dumps({k: v for k, v in _info("x").items() if k != "test_accuracy"}),
+    "b_numeric_date": json.dumps({**_metrics(test_accuracy=0.99), "date": 20250101}),
+    "c_text_accuracy": json.dumps(_metrics(test_accuracy="0.99")),
+    "d_nan_accuracy": json.dumps(_metrics(test_accuracy=float("nan"))),  # json writes NaN, and reads it back
+    "e_accuracy_7_5": json.dumps(_metrics(test_accuracy=7.5)),
+    "f_no_accuracy": json.dumps({k: v for k, v in _metrics().items() if k != "test_accuracy"}),
     "g_not_json": "{'test_accuracy': 0.99",
-    "h_text_epochs": json.dumps(_info("x", epochs="ten")),
+    "h_text_epochs": json.dumps(_metrics(epochs="ten")),
 }
 
 
@@ -441,7 +406,7 @@ def test_runs_with_a_damaged_or_edited_metrics_json_are_skipped_with_a_reason_an
         (tmp_path / name).mkdir()
         (tmp_path / name / "metrics.json").write_text(text)
     runs = cc.list_runs(tmp_path)
-    assert [r["run"] for r in runs] == [str(tmp_path / "z_good")]
+    assert [r.folder for r in runs] == [tmp_path / "z_good"]
     skipped = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Skipping a saved run:")]
     assert len(skipped) == len(BROKEN_METRICS), skipped
     for line, why in zip(
@@ -451,19 +416,19 @@ def test_runs_with_a_damaged_or_edited_metrics_json_are_skipped_with_a_reason_an
          'epochs = "ten", not a number'],
     ):  # fmt: skip
         assert why in line and "Traceback" not in line, line
-    assert evaluation.best_run(runs, profile="quick")["test_accuracy"] == good["test_accuracy"]
+    assert _pick(runs, lesson="04") == "z_good" and runs[0].test_accuracy == good["test_accuracy"]
     evaluation.runs_table(runs)  # the table of lessons 06 and 08 builds
     with pytest.raises(ValueError, match=r"e_accuracy_7_5.metrics.json has test_accuracy = 7.5"):
-        cc.training.read_metrics(tmp_path / "e_accuracy_7_5")
+        cc.training._read_metrics(tmp_path / "e_accuracy_7_5")
     with pytest.raises(ValueError, match="holds a JSON list"):
         cc.Run(tmp_path / "a_list", "04", "M3").metrics()
 
 
-def test_best_run_prefers_a_run_whose_model_is_still_there(tmp_path):
+def test_pick_run_prefers_a_run_whose_model_is_still_there(tmp_path):
     _run(tmp_path, "a_gone", test_accuracy=0.9)  # its model.keras was deleted (or never written)
     _run(tmp_path, "b_here", test_accuracy=0.5)
     (tmp_path / "b_here" / "model.keras").write_bytes(b"a model")
     runs = cc.list_runs(tmp_path)
-    assert evaluation.best_run(runs, profile="quick")["run"].endswith("b_here")
-    assert evaluation.best_run(runs, lesson="04", profile="full")["run"].endswith("b_here")
-    assert evaluation.best_run(runs[:1], profile="quick")["run"].endswith("a_gone")  # the only one: load_model says why
+    assert _pick(runs) == "b_here"
+    assert _pick(runs, lesson="04", profile="full") == "b_here"
+    assert _pick(runs[:1]) == "a_gone"  # the only one: load_model says why

@@ -1,6 +1,7 @@
 """Bad input and faults (issue 4): each gives a clear error or a counted skip, never a silently wrong result.
 
-test_data.py and test_config.py hold the happy paths and the main errors; this file goes through the faults.
+test_data.py, test_profiles.py, test_runtime.py and test_folders.py hold the happy paths and the main errors; this file
+goes through the faults.
 """
 
 from __future__ import annotations
@@ -62,20 +63,18 @@ def test_data_folder_pointing_at_the_data_set_itself_says_which_folder_to_use(tm
 
 
 def test_data_folder_that_does_not_exist_names_the_setting(tmp_path, monkeypatch):
-    with pytest.raises(cc.ConfigError, match=r"data_dir points to .*nope, which is not a folder.*unset data_dir"):
+    with pytest.raises(ValueError, match=r"data_dir points to .*nope, which is not a folder.*unset data_dir"):
         cc.load_dataset("cifar10", tmp_path / "nope")
     (tmp_path / "a-file").write_text("x")
     monkeypatch.setenv("CIFAR_COURSE_DATA", str(tmp_path / "a-file"))
-    with pytest.raises(cc.ConfigError, match="CIFAR_COURSE_DATA points to .*a-file, which is not a folder"):
+    with pytest.raises(ValueError, match="CIFAR_COURSE_DATA points to .*a-file, which is not a folder"):
         cc.load_dataset("cifar10")
     # setup() prints the problem as the data source instead of crashing before the lesson starts
     assert "CIFAR_COURSE_DATA points to" in data_mod.describe_sources("cifar10")
 
 
 def test_unknown_profile_as_an_argument_lists_the_valid_ones():
-    with pytest.raises(
-        cc.ConfigError, match=r"Unknown profile 'fast' \(argument\). Valid profiles: smoke, quick, full"
-    ):
+    with pytest.raises(ValueError, match=r"Unknown profile 'fast' \(argument\). Valid profiles: smoke, quick, full"):
         cc.load_dataset("cifar10", profile="fast")
     assert cc.get_profile(" Quick ").name == "quick"  # stray spaces and capitals are forgiven
 
@@ -636,5 +635,5 @@ def test_vgg16_weights_of_the_wrong_shape_name_the_setting_and_the_fix(tmp_path,
         cached.parent.mkdir(parents=True)
         cached.write_bytes(wrong.read_bytes())
         setting, fix = "the Keras cache", "Delete it: Keras then downloads the right file"
-    with pytest.raises(cc.ConfigError, match=rf"(?s)\(from {setting}\) does not fit VGG16 without its top .*{fix}"):
+    with pytest.raises(ValueError, match=rf"(?s)\(from {setting}\) does not fit VGG16 without its top .*{fix}"):
         vgg16_base(**kwargs)

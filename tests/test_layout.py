@@ -38,6 +38,7 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
                 f"{module}.{n}"
                 for n in names
                 if (ROOT / f"{module}.{n}".replace(".", "/")).with_suffix(".py").is_file()
+                or (ROOT / f"{module}.{n}".replace(".", "/") / "__init__.py").is_file()  # a package: cc.checks
             ]
             plain = [n for n in names if f"{module}.{n}" not in submodules]  # `from . import data`: the module only
             found += ([(module, plain)] if plain else []) + [(s, []) for s in submodules]
@@ -83,6 +84,13 @@ def test_no_private_names_cross_module_boundaries():
 def test_every_name_cc_offers_exists():
     missing = [name for name in cc.__all__ if not hasattr(cc, name)]
     assert missing == [] and len(cc.__all__) == len(set(cc.__all__))
+
+
+def test_the_checks_live_in_one_module_per_lesson_that_has_exercises():
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    lessons = {f"lesson{path.name[:2]}" for path in notebooks if "cc.checks.check_" in path.read_text()}
+    modules = {path.stem for path in (PACKAGE / "checks").glob("*.py") if not path.stem.startswith("_")}
+    assert len(lessons) >= 8 and modules == lessons
 
 
 @pytest.mark.parametrize("folder", ["benchmarks"])

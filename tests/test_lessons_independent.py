@@ -31,8 +31,8 @@ def run_alone(name: str, runs: Path, monkeypatch) -> str:
     "name, says",
     [
         ("04_deeper_cnn.ipynb", "run lesson 03 to add it to this comparison"),
-        ("06_error_analysis.ipynb", "No saved run: training M3 for one epoch so the lesson can run"),
-        ("08_what_the_network_sees.ipynb", "No saved run of lesson 07 (airbench_cnn) or lesson 04 (M3) on this data"),
+        ("06_error_analysis.ipynb", "training M3 for 1 epoch(s), saved as lesson 06's run"),
+        ("08_what_the_network_sees.ipynb", "training M3 for 1 epoch(s), saved as lesson 08's run"),
     ],
 )
 def test_lesson_runs_without_earlier_runs_and_names_the_missing_lesson(name, says, tmp_path, monkeypatch):

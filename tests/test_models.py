@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cifar_course as cc
-from cifar_course import config, models
+from cifar_course import models, profiles
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def offline(monkeypatch, tmp_path):
         return original(*args, **kwargs)
 
     monkeypatch.setattr(keras.applications, "VGG16", vgg16)
-    monkeypatch.setattr(config, "_chosen", None)
+    monkeypatch.setattr(profiles, "_chosen", None)
     return tmp_path
 
 
@@ -105,16 +105,16 @@ def test_vgg16_base_from_the_keras_cache(offline, vgg_weights_file, monkeypatch)
     assert (base.get_layer("block3_conv3").get_weights()[0] == vgg.get_layer("block3_conv3").get_weights()[0]).all()
 
 
-def test_wrong_weights_file_is_a_config_error(offline, tmp_path, monkeypatch):
+def test_wrong_weights_file_is_a_value_error(offline, tmp_path, monkeypatch):
     wrong = tmp_path / "gray.weights.h5"  # VGG16 for 1-channel images: the first kernel has the wrong shape
     keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 1)).save_weights(wrong)
     monkeypatch.setenv("COURSE_PROFILE", "smoke")  # even smoke must not hide a broken file
-    with pytest.raises(cc.ConfigError, match="does not fit VGG16"):
+    with pytest.raises(ValueError, match="does not fit VGG16"):
         models.vgg16_base(weights_file=wrong)
 
 
-def test_missing_weights_file_is_a_config_error(offline, tmp_path):
-    with pytest.raises(cc.ConfigError, match="does not exist"):
+def test_missing_weights_file_is_a_value_error(offline, tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
         models.vgg16_base(weights_file=tmp_path / "nowhere.h5")
 
 
@@ -129,7 +129,7 @@ def test_offline_smoke_falls_back_to_random_weights(offline, monkeypatch, capsys
 @pytest.mark.parametrize("profile", ["quick", "full"])
 def test_offline_without_a_file_is_a_clear_error(offline, monkeypatch, profile):
     monkeypatch.setenv("COURSE_PROFILE", profile)
-    with pytest.raises(cc.ConfigError, match="CIFAR_COURSE_VGG16_WEIGHTS"):
+    with pytest.raises(cc.MissingHere, match="CIFAR_COURSE_VGG16_WEIGHTS"):
         models.vgg16_base()
 
 

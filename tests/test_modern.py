@@ -78,9 +78,9 @@ def test_predict_with_flip_averages_both_views():
 
 
 def test_cpu_has_bf16_is_a_bool():
-    from cifar_course import config
+    from cifar_course import runtime
 
-    assert isinstance(config.cpu_has_bf16(), bool)
+    assert isinstance(runtime.cpu_has_bf16(), bool)
 
 
 def test_check_batchnorm_params_counts_four_per_channel_minus_biases(capsys):
@@ -145,18 +145,18 @@ def test_train_pipeline_is_reproducible_and_new_every_epoch():
 
 def test_shift_moves_content_and_mirrors_the_border():
     x = _images(2)
-    moved = modern.shift(x, 1, -2)
+    moved = modern._shift(x, 1, -2)
     assert moved.shape == x.shape
     np.testing.assert_array_equal(moved[:, 1:, :-2], x[:, :-1, 2:])  # content moved down 1, left 2
     np.testing.assert_array_equal(moved[:, 0], np.concatenate([x[:, 1, 2:], x[:, 1, -2:-4:-1]], axis=1))
-    np.testing.assert_array_equal(modern.shift(x, 0, 0), x)
+    np.testing.assert_array_equal(modern._shift(x, 0, 0), x)
 
 
 def test_predict_tta_with_translate_averages_six_views():
     inputs = keras.Input((4, 4, 1))
     model = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Flatten()(inputs)[:, :3] * 5.0))
     x = np.random.default_rng(1).random((5, 4, 4, 1)).astype("float32")
-    views = [x, modern.shift(x, -1, -1), modern.shift(x, 1, 1)]
+    views = [x, modern._shift(x, -1, -1), modern._shift(x, 1, 1)]
     views += [v[:, :, ::-1] for v in views]
     expected = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
     np.testing.assert_allclose(modern.predict_tta(model, x, translate=1), expected, atol=1e-6)

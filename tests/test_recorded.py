@@ -15,7 +15,7 @@ def _course_run(path, machine, runs):
 def results(tmp_path, monkeypatch):
     folder = tmp_path / "results"
     folder.mkdir()
-    monkeypatch.setattr(reference, "results_folder", lambda: folder)
+    monkeypatch.setattr(reference, "_results_folder", lambda: folder)
     return folder
 
 
@@ -71,12 +71,12 @@ def test_recorded_runs_leave_out_oneDNN_limited_runs_and_match_model_prefixes(re
 
 
 def test_no_results_folder_means_no_records(monkeypatch):
-    monkeypatch.setattr(reference, "results_folder", lambda: None)
+    monkeypatch.setattr(reference, "_results_folder", lambda: None)
     assert reference.recorded_runs("07") == [] and reference.recorded("04", "M3") is None
 
 
 def test_this_repository_records_the_runs_the_lessons_show():
-    assert reference.results_folder() is not None
+    assert reference._results_folder() is not None
     for lesson, model in (("03", "M1"), ("03", "M2"), ("04", "M3")):
         assert reference.recorded(lesson, model) is not None, (lesson, model)
     steps = {r.step for r in reference.recorded_runs("07")}

@@ -8,6 +8,7 @@ from pathlib import Path
 from PIL import Image
 
 from cifar_course.data import CIFAR10_CLASSES
+from cifar_course.runs import RunRecord
 from cifar_course.tools import report
 from cifar_course.tools.cli import main
 
@@ -135,8 +136,27 @@ def test_helpers():
     assert report.reference_for("R4_mnist") is None and report.reference_for(None) is None
     table = report.markdown_table(["a", "b"], [["x|y", None]])
     assert table.splitlines() == ["| a | b |", "|---|---|", "| x\\|y | - |"]
-    assert report.data_kind({"data_source": "official batches /x/cifar-10-batches-py"}) == "official"
-    assert report.data_kind({"data_source": "image folder /data/mnist (cached)"}) == "image folder"
+    assert report.data_kind(_record(data_source="official batches /x/cifar-10-batches-py")) == "official"
+    assert report.data_kind(_record(data_source="download into /root/.keras/datasets")) == "official"
+    assert report.data_kind(_record(data_source="image folder /data/mnist (cached)")) == "image folder"
+    assert report.data_kind(_record(data_source="arrays /data/mine.npz")) == "arrays"
+    assert report.data_kind(_record(source_kind="camera roll")) == "camera roll"  # a new run names its kind
+
+
+def _record(name: str = "x", **metrics) -> RunRecord:
+    """A run as cc.list_runs() returns it, of the metrics.json below with ``metrics`` changed (None: left out)."""
+    info = {
+        "lesson": "02",
+        "model": "R1_baseline",
+        "profile": "quick",
+        "epochs": 10,
+        "test_accuracy": 0.6812,
+        "dataset": "cifar10",
+        "data_source": "JPEG image folder /data/cifar10 (cached)",
+        "date": "1",
+        **metrics,
+    }
+    return RunRecord.from_metrics({k: v for k, v in info.items() if v is not None}, f"/runs/{name}")
 
 
 def _other_runs(base: Path) -> Path:
@@ -196,7 +216,7 @@ def test_report_lists_other_data_separately(tmp_path, capsys, monkeypatch):
     m4 = rows["05_M4_20260107-100000"]
     assert "| random |" in m4 and "RANDOM weights" in m4 and "79.0%" not in m4
     assert "02_R1_20260105-100000: own data, 2 classes, JPEG image folder /home/me/photos (cached)" in md
-    assert [Path(r["run"]).name for r in charted] == ["02_R1_20260102-100000"]  # the chart: CIFAR-10 runs only
+    assert [r.name for r in charted] == ["02_R1_20260102-100000"]  # the chart: CIFAR-10 runs only
     own_printed = next(line for line in out.splitlines() if "02_R1_20260105-100000" in line)  # the command's own table
     assert "own data, 2 classes, JPEG image folder" in own_printed and "70.3%" not in own_printed
 
@@ -219,22 +239,22 @@ def test_report_with_no_cifar10_run(tmp_path, capsys):
 
 
 def test_data_kind_and_latest_only_tell_own_data_apart():
-    jpeg = {"dataset": "cifar10", "data_source": "JPEG image folder /data/cifar10 (cached)"}
-    assert report.data_kind(jpeg) == "JPEG copy"  # old runs: no class names recorded
-    assert report.data_kind({**jpeg, "class_names": CIFAR10_CLASSES}) == "JPEG copy"
-    assert report.data_kind({**jpeg, "class_names": ["cat", "dog"]}) == "JPEG image folder"
-    assert report.data_kind({**jpeg, "dataset": "mnist"}) == "JPEG image folder"
-    assert report.data_kind({**jpeg, "synthetic_data": True}) == "SYNTHETIC"
-    cifar = {**jpeg, "lesson": "02", "model": "R1_baseline", "profile": "quick", "date": "1"}
+    assert report.data_kind(_record()) == "JPEG copy"  # old runs: no class names recorded
+    assert report.data_kind(_record(class_names=CIFAR10_CLASSES)) == "JPEG copy"
+    assert report.data_kind(_record(class_names=["cat", "dog"])) == "JPEG image folder"
+    assert report.data_kind(_record(dataset="mnist")) == "JPEG image folder"
+    assert report.data_kind(_record(synthetic_data=True)) == "SYNTHETIC"
+    assert report.data_text(_record(class_names=["cat", "dog"])) == "own data, 2 classes, JPEG image folder"
     runs = [
-        cifar,
-        {**cifar, "class_names": ["cat", "dog"], "date": "2"},
-        {**cifar, "weights": "RANDOM", "date": "3"},
-        {**cifar, "date": "4"},
+        _record(),
+        _record(class_names=["cat", "dog"], date="2"),
+        _record(weights="RANDOM", date="3"),
+        _record(date="4"),
     ]
-    assert [r["date"] for r in report.latest_only(runs)] == ["2", "3", "4"]  # the newest CIFAR-10 run stays
-    rows = report.run_rows([{**cifar, "class_names": ["cat", "dog"]}, {**cifar, "run": "x"}])
+    assert [r.date for r in report.latest_only(runs)] == ["2", "3", "4"]  # the newest CIFAR-10 run stays
+    rows = report.run_rows([_record(class_names=["cat", "dog"]), _record("y", train_seconds=150.2, params=122_570)])
     assert rows[0][-2:] == ["-", "-"] and rows[1][-1] == "67.4% test, 298 s"
+    assert rows[1][:6] == ["y", "02", "R1_baseline", "122,570", 10, 150.2] and rows[1][6] == "15.0"
 
 
 def test_report_skips_runs_whose_metrics_json_is_damaged_or_edited(tmp_path, capsys):

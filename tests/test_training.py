@@ -53,6 +53,7 @@ def test_run_folder_holds_model_history_metrics_and_checkpoint(trained):
     }
     saved = json.loads((run / "metrics.json").read_text())
     assert saved["params"] == 122_570 and saved["profile"] == "smoke" and saved["synthetic_data"] is True
+    assert (saved["data_kind"], saved["source_kind"], saved["weights_kind"]) == ("synthetic", "synthetic stand-in", "")
     assert saved["epochs"] == 3 and saved["train_seconds"] > 0 and saved["images_per_second"] > 0
     reloaded = cc.load_model(run)
     np.testing.assert_allclose(
@@ -67,12 +68,13 @@ def test_runs_are_listed_and_never_overwritten(trained, capsys):
     run, model, history, _, _ = trained
     again = cc.new_run("02", "R1")
     assert again.path != run.path and again.name.startswith(run.name[:10])
-    with pytest.raises(cc.ConfigError, match="already holds a saved run"):
+    with pytest.raises(ValueError, match="already holds a saved run"):
         run.save(model, history, test_accuracy=0.5)
-    with pytest.raises(cc.ConfigError, match="does not know its data"):
+    with pytest.raises(ValueError, match="does not know its data"):
         again.save(model, history, test_accuracy=0.5)
     runs = cc.list_runs()
-    assert [r["run"] for r in runs] == [str(run.path)]
+    assert [r.folder for r in runs] == [run.path] and runs[0].model == "R1_baseline" and runs[0].epochs == 3
+    assert runs[0].raw == run.metrics() and runs[0].synthetic and runs[0].has_model
     assert cc.latest_run("02") == run.path and cc.latest_run("03") is None
     assert cc.latest_run(model="R1_baseline") == run.path
 
@@ -83,13 +85,15 @@ def test_save_run_prints_the_training_speed(trained, capsys):
     again = cc.new_run("02", "R1", data=data_mod.synthetic_dataset(), batch_size=32).save(
         model, history, test_accuracy=0.5
     )
-    assert capsys.readouterr().out.splitlines()[-1] == cc.training.speed_line(again)
-    line = cc.training.speed_line(metrics)
+    assert capsys.readouterr().out.splitlines()[-1] == cc.training._speed_line(again)
+    line = cc.training._speed_line(metrics)
     per_epoch = metrics["train_seconds"] / 3
     assert line.startswith("R1_baseline: 3 epochs in ") and f"({per_epoch:.1f} s per epoch, " in line
     assert f"{metrics['images_per_second']:,.0f} images per second, float32, on " in line
     slow = {**metrics, "epochs": 2, "train_seconds": 3000.0, "images_per_second": 1234.4}
-    assert cc.training.speed_line(slow).startswith("R1_baseline: 2 epochs in 3,000 s (1500.0 s per epoch, 1,234 images")
+    assert cc.training._speed_line(slow).startswith(
+        "R1_baseline: 2 epochs in 3,000 s (1500.0 s per epoch, 1,234 images"
+    )
 
 
 def test_print_accuracy_line(capsys):

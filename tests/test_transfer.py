@@ -41,10 +41,10 @@ def test_vgg_preprocess_leaves_its_input_alone():
 
 def test_fingerprint():
     a = np.arange(6, dtype=np.float32)
-    assert transfer.fingerprint(a) == transfer.fingerprint(a.copy())
-    assert transfer.fingerprint(a) != transfer.fingerprint(a.reshape(2, 3))  # shape counts
-    assert transfer.fingerprint(a) != transfer.fingerprint(a.astype(np.float64))  # dtype counts
-    assert transfer.fingerprint(a) != transfer.fingerprint(a + 1)
+    assert transfer._fingerprint(a) == transfer._fingerprint(a.copy())
+    assert transfer._fingerprint(a) != transfer._fingerprint(a.reshape(2, 3))  # shape counts
+    assert transfer._fingerprint(a) != transfer._fingerprint(a.astype(np.float64))  # dtype counts
+    assert transfer._fingerprint(a) != transfer._fingerprint(a + 1)
 
 
 def test_extract_features_computes_then_loads_from_cache(cache, capsys):
@@ -73,7 +73,7 @@ def test_no_cache_and_damaged_cache(cache, capsys):
     base, x = tiny_base(), pixels(4).astype(np.float32)
     transfer.extract_features(base, x, cache=False)
     assert not (cache / "features").exists()
-    path = transfer.feature_cache_path(base, x)
+    path = transfer._feature_cache_path(base, x)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not an npz")
     features, _ = transfer.extract_features(base, x)
@@ -108,14 +108,14 @@ def test_check_vgg_preprocessed(capsys):
 
 
 KERAS_OFFLINE = Exception(  # what keras.applications.VGG16(weights="imagenet") raises without internet
-    f"URL fetch failure on {transfer.VGG16_URL}: None -- [Errno -2] Name or service not known"
+    f"URL fetch failure on {models.VGG16_URL}: None -- [Errno -2] Name or service not known"
 )
 
 
 def test_missing_weights_message_names_the_file_and_the_fixes(monkeypatch):
     monkeypatch.delenv("KERAS_HOME")
-    err = transfer.vgg16_weights_missing(KERAS_OFFLINE)
-    assert isinstance(err, cc.ConfigError)  # cifar-course run reports a ConfigError as "not run here"
+    err = models._vgg16_weights_missing(KERAS_OFFLINE)
+    assert isinstance(err, cc.MissingHere) and not isinstance(err, ValueError)  # cifar-course run: "not run here"
     what, online, offline = str(err).splitlines()
     assert what == (
         "VGG16's ImageNet weights are missing: vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5 is not on this "
@@ -132,17 +132,16 @@ def test_missing_weights_message_names_the_file_and_the_fixes(monkeypatch):
 
 def test_missing_weights_message_follows_keras_home_and_any_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
-    message = str(transfer.vgg16_weights_missing(OSError("Permission denied\nmore details")))
+    message = str(models._vgg16_weights_missing(OSError("Permission denied\nmore details")))
     assert (
         "download it (Permission denied)." in message and f"copy it into {tmp_path / 'kh' / 'models'}/ here" in message
     )
-    assert "download it (TimeoutError)." in str(transfer.vgg16_weights_missing(TimeoutError()))
+    assert "download it (TimeoutError)." in str(models._vgg16_weights_missing(TimeoutError()))
 
 
-def test_the_weights_file_and_url_are_the_ones_the_models_and_keras_use():
-    assert transfer.VGG16_NOTOP_FILE == models.VGG16_NOTOP_FILE
+def test_the_weights_url_is_the_one_keras_uses():
     keras_vgg16 = pytest.importorskip("keras.src.applications.vgg16")  # Keras's own module (not public API)
-    assert transfer.VGG16_URL == keras_vgg16.WEIGHTS_PATH_NO_TOP
+    assert models.VGG16_URL == keras_vgg16.WEIGHTS_PATH_NO_TOP
 
 
 def test_a_feature_cache_that_cannot_be_written_is_skipped_with_one_note(monkeypatch, tmp_path, capsys):

@@ -88,14 +88,12 @@ def _src(cell) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
-def _first_line(cell) -> str:
-    lines = [line for line in _src(cell).splitlines() if line.strip()]
-    text = lines[0].strip() if lines else "(empty)"
-    return text if len(text) <= 60 else text[:57] + "..."
+def _cell_line(cell) -> str:
+    return one_line(_src(cell), 60) or "(empty)"
 
 
 def _where(lesson: str, cells: list, index: int, what: str = "cell") -> str:
-    return f"lesson {lesson}: {what} [{index}] `{_first_line(cells[index])}`"
+    return f"lesson {lesson}: {what} [{index}] `{_cell_line(cells[index])}`"
 
 
 def _parse(source: str, where: str) -> ast.Module:
@@ -216,7 +214,7 @@ def find_exercises(nb: dict, lesson: str) -> list[Exercise]:
         check_tree = _parse(_src(cells[check]), _where(lesson, cells, check))
         if not _calls_a_check(check_tree):
             raise ToolError(
-                f"{where}: the code cell before it, [{check}] `{_first_line(cells[check])}`, calls no "
+                f"{where}: the code cell before it, [{check}] `{_cell_line(cells[check])}`, calls no "
                 "cc.checks.check_...: the cell before a solution must be its check cell",
                 EXIT_FAILED,
             )
@@ -343,17 +341,13 @@ def _write_notebook(path: Path, nb: dict) -> None:
 
 def release(out: str | Path, notebooks: str | Path | None = None, only: str | None = None, points: float = 1):
     """Write the nbgrader source versions, the student editions and the plain copies (see the module)."""
-    from ..config import ConfigError
     from .runner import discover_lessons, find_notebooks_dir, select_lessons
 
     if points <= 0:
         raise ToolError(f"--points must be positive, not {points:g}")
     points = int(points) if float(points).is_integer() else float(points)
-    try:
-        folder = find_notebooks_dir(notebooks)
-        lessons = select_lessons(discover_lessons(folder), only)
-    except ConfigError as err:
-        raise ToolError(one_line(err)) from None
+    folder = find_notebooks_dir(notebooks)  # these raise ToolError for a wrong --notebooks or --only
+    lessons = select_lessons(discover_lessons(folder), only)
     if not lessons:
         raise ToolError(f"no lesson notebooks (NN_name.ipynb) in {folder}")
     course = Path(out).expanduser().resolve()

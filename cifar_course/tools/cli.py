@@ -19,17 +19,17 @@ import shlex
 import sys
 from pathlib import Path
 
-from ..config import (
+from ..data import DATASETS, DataError, DataNotFoundError
+from ..folders import (
     DEFAULT_DATA_DIR,
-    PROFILES,
-    ConfigError,
     cache_dir,
     data_folder,
     describe_sources,
-    get_profile,
+    in_keras_cache,
     keras_cache_dir,
+    runs_dir,
 )
-from ..data import DATASETS, DataError, DataNotFoundError
+from ..profiles import PROFILES, get_profile
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, EXIT_USAGE, PROG, ToolError, one_line, say
 from .datatools import (
     ARCHIVE_SUFFIXES,
@@ -41,12 +41,11 @@ from .datatools import (
     import_root,
     import_tree,
     is_archive,
-    keras_cache_has,
     load_test,
     name_from,
     read_sums,
 )
-from .runner import discover_lessons, find_notebooks_dir, model_runs_dir, results_table, run_course, select_lessons
+from .runner import discover_lessons, find_notebooks_dir, results_table, run_course, select_lessons
 
 DEFAULT_DATA_HOME = str(DEFAULT_DATA_DIR)
 DATA_DEFAULT_HELP = f"$CIFAR_COURSE_DATA, else {DEFAULT_DATA_HOME} if it exists"
@@ -71,19 +70,25 @@ def _warn(message: str) -> None:
 
 
 def course_folder(data: str | Path | None) -> tuple[Path | None, str]:
-    """The folder the course reads and why (config.data_folder, with the argument named --data)."""
-    root, why = data_folder(data)
+    """The folder the course reads and why (folders.data_folder, with the argument named --data)."""
+    try:
+        root, why = data_folder(data)
+    except ValueError as err:  # CIFAR_COURSE_DATA (or --data) names no folder
+        raise ToolError(one_line(err)) from None
     return root, ("from --data" if data is not None else why)
 
 
 def sources(name: str, data: str | Path | None) -> str:
-    """Where the course looks for a data set (config.describe_sources, with the argument named --data)."""
+    """Where the course looks for a data set (folders.describe_sources, with the argument named --data)."""
     return describe_sources(name, data).replace("(from data_dir)", "(from --data)")
 
 
 # =========================================================================== run
 def cmd_run(args, argv: list[str]) -> int:
-    profile = get_profile(args.profile).name if args.profile else get_profile().name
+    try:
+        profile = get_profile(args.profile).name if args.profile else get_profile().name
+    except ValueError as err:  # COURSE_PROFILE names no profile
+        raise ToolError(one_line(err)) from None
     notebooks = find_notebooks_dir(args.notebooks)
     all_lessons = discover_lessons(notebooks)
     if not all_lessons:
@@ -94,7 +99,7 @@ def cmd_run(args, argv: list[str]) -> int:
         data_dir = Path(args.data).expanduser()
         if not data_dir.is_dir():
             raise ToolError(f"--data {data_dir} is not a folder")
-    out = Path(args.out).expanduser() if args.out else model_runs_dir(notebooks)
+    out = Path(args.out).expanduser() if args.out else runs_dir(notebooks)
     if out.exists() and not out.is_dir():
         raise ToolError(f"--out {out} is a file, not a folder")
     data_text = sources("cifar10", data_dir)
@@ -163,7 +168,7 @@ def cmd_data_import(args) -> int:
         import_tree(path, args.name, root, args.force)
     try:
         reads, why = data_folder()  # the folder the course reads when nothing is passed
-    except ConfigError as err:  # CIFAR_COURSE_DATA points to no folder
+    except ValueError as err:  # CIFAR_COURSE_DATA points to no folder
         reads, why = None, one_line(err)
     if reads is not None and reads.resolve() == root.resolve():
         lasts = ", as long as that variable is set" if why == "from CIFAR_COURSE_DATA" else ""
@@ -190,7 +195,7 @@ def cmd_data_verify(args) -> int:
             say(f"Course data folder: {root} ({why})")
             targets = [root]
         else:
-            held = [n for n in DATASETS if keras_cache_has(n)]
+            held = [n for n in DATASETS if in_keras_cache(n)]
             if not held:
                 raise ToolError(
                     f"nothing to verify: no course data folder ({why.removeprefix('none: ')}) and the "
@@ -271,7 +276,7 @@ def cmd_data_where(args) -> int:
         if root is not None:
             folder = root / name
             say(f"  {folder}: " + (describe_folder(folder, name) if folder.is_dir() else "absent"))
-        say(f"  Keras cache: {keras_cache_has(name) or 'absent'}")
+        say(f"  Keras cache: {in_keras_cache(name) or 'absent'}")
     return EXIT_OK
 
 
@@ -287,8 +292,8 @@ def cmd_data_download(args) -> int:
 
     failed = 0
     for name in names:
-        if keras_cache_has(name):
-            say(f"{name}: already in the Keras cache ({keras_cache_has(name)})")
+        if in_keras_cache(name):
+            say(f"{name}: already in the Keras cache ({in_keras_cache(name)})")
             continue
         say(f"{name}: downloading with keras.datasets.{name}.load_data() into {keras_cache_dir()} ...")
         try:
@@ -301,13 +306,12 @@ def cmd_data_download(args) -> int:
                 f"cifar-course data import PATH"
             )
             continue
-        say(f"{name}: done ({keras_cache_has(name) or keras_cache_dir()})")
+        say(f"{name}: done ({in_keras_cache(name) or keras_cache_dir()})")
     return EXIT_FAILED if failed else EXIT_OK
 
 
 # =========================================================================== report
 def cmd_report(args, argv: list[str]) -> int:
-    from ..config import runs_dir
     from ..training import list_runs
     from .report import RUN_HEADERS, latest_only, markdown_table, run_rows, write_report
 
@@ -316,7 +320,7 @@ def cmd_report(args, argv: list[str]) -> int:
         raise ToolError(f"runs folder {base} does not exist (train a lesson first, or pass --runs DIR)")
     runs = list_runs(base)
     if args.profile:
-        runs = [r for r in runs if r.get("profile") == args.profile]
+        runs = [r for r in runs if r.profile == args.profile]
     if args.latest:
         runs = latest_only(runs)
     if not runs:
@@ -410,6 +414,7 @@ def build_parser() -> argparse.ArgumentParser:
     grd = csub.add_parser("grades", help="every student's points, from nbgrader's gradebook in OUT")
     grd.add_argument("out", metavar="OUT", help="the course folder (where gradebook.db is)")
     grd.add_argument("--csv", metavar="FILE", help="also write the table as CSV, for a spreadsheet")
+
     return parser
 
 
@@ -438,9 +443,6 @@ def main(argv: list[str] | None = None) -> int:
     except ToolError as err:
         _error(str(err))
         return err.status
-    except ConfigError as err:
-        _error(one_line(err))
-        return EXIT_USAGE
     except DataNotFoundError as err:
         _error(
             f"{one_line(err)} See where the course looks: cifar-course data where; add data: "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..arrays import one_line as one_line  # the first line of a message: one rule, the package's too
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_RUN, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 PROG = "cifar-course"
 
@@ -17,9 +19,3 @@ class ToolError(Exception):
 def say(*parts) -> None:
     """Print to stdout at once (the runner's progress bars share the terminal)."""
     print(*parts, flush=True)
-
-
-def one_line(err: BaseException) -> str:
-    """The first non-blank line of an error's message (its type name when it has none)."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    return lines[0] if lines else type(err).__name__

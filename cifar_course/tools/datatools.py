@@ -26,8 +26,8 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, NamedTuple
 
-from ..config import DEFAULT_DATA_DIR, ConfigError, keras_cache_dir
 from ..data import CIFAR10_CLASSES, DATASETS, DataError, DataNotFoundError, from_folder, load_dataset, validated
+from ..folders import CIFAR_FILES, DEFAULT_DATA_DIR, official_batches
 from ..formats import IDX_FILES, IMAGE_SUFFIXES
 from .common import EXIT_FAILED, ToolError, one_line, say
 
@@ -40,7 +40,7 @@ KNOWN_SHA256 = {
     "cifar-100-python.tar.gz": "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7",
     "mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1",
 }
-OFFICIAL_DIRS = {"cifar-10-batches-py": "cifar10", "cifar-100-python": "cifar100"}
+OFFICIAL_DIRS = {files.folder: name for name, files in CIFAR_FILES.items()}  # cifar-10-batches-py -> cifar10
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".tar.bz2", ".tar.xz")
 
 # The most `data import` takes from one archive or data-set folder, in file contents and in files and folders: a few
@@ -505,13 +505,11 @@ def tree_summary(counts: dict[str, Counter]) -> str:
 
 def describe_folder(folder: Path, name: str) -> str:
     """What a data-set folder holds, without decoding anything."""
-    official = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}.get(name)
-    if official:
-        for candidate in (folder / official, folder):
-            if (candidate / ("data_batch_1" if name == "cifar10" else "train")).is_file():
-                return f"official batches in {candidate}"
-        if (folder / DATASETS[name].official).is_file():
-            return f"official archive {folder / DATASETS[name].official} (read without extracting)"
+    batches = official_batches(folder, name)
+    if batches is not None:
+        return f"official batches in {batches}"
+    if name in CIFAR_FILES and (folder / DATASETS[name].official).is_file():
+        return f"official archive {folder / DATASETS[name].official} (read without extracting)"
     if (folder / "train").is_dir() and (folder / "test").is_dir():
         return "image folder: " + tree_summary(count_tree(folder))
     npz = sorted(p.name for p in folder.glob("*.npz"))
@@ -520,20 +518,6 @@ def describe_folder(folder: Path, name: str) -> str:
     if list(folder.glob("*-ubyte.gz")):
         return "IDX files " + ", ".join(sorted(p.name for p in folder.glob("*-ubyte.gz")))
     return "nothing the course can read (expected train/<class>/, test/<class>/ or the official files)"
-
-
-def keras_cache_has(name: str) -> str | None:
-    """Where the Keras cache holds a data set, or None."""
-    base = keras_cache_dir()
-    if not base.is_dir():
-        return None
-    if name in ("cifar10", "cifar100"):
-        marker = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python"}[name]
-        found = [p for p in sorted(base.glob(f"**/{marker}")) if p.is_dir()]
-        return str(found[0]) if found else None
-    if name == "mnist":
-        return str(base / "mnist.npz") if (base / "mnist.npz").is_file() else None
-    return str(base / "fashion-mnist") if (base / "fashion-mnist").is_dir() else None
 
 
 def import_root(given: str | None) -> tuple[Path, str]:
@@ -789,7 +773,7 @@ def load_test(name: str, root: Path | None, folder: Path | None = None) -> bool:
             ds = validated(ds)
         else:
             ds = load_dataset(name, data_dir=root, profile="full", subset=False, download=False, verbose=False)
-    except (DataError, DataNotFoundError, ConfigError) as err:
+    except (DataNotFoundError, ValueError) as err:  # ValueError: a DataError, or a data folder that is no folder
         say(f"  {name}: LOAD FAILED: {one_line(err)}")
         return False
     if root is not None and str(root) not in ds.source:

@@ -5,15 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from ..evaluation import (
-    comparable_with_reference,
-    data_label,
-    is_synthetic,
-    on_cifar10,
-    weights_kind,
-    why_not_comparable,
-)
 from ..reference import REFERENCE, reference_for
+from ..runs import RunRecord
 
 
 def markdown_table(headers: list[str], rows: list[list]) -> str:
@@ -32,24 +25,22 @@ def _pct(value) -> str:
     return "-" if value is None else f"{100 * float(value):.1f}%"
 
 
-def data_kind(run: dict) -> str:
+def data_kind(run: RunRecord) -> str:
     """A short name for where a run's images came from ('JPEG copy' only for CIFAR-10's JPEG copy)."""
-    source = str(run.get("data_source", ""))
-    if is_synthetic(run):
+    kind = run.source_kind  # "JPEG image folder", "official archive", "download", "image folder", ...
+    if run.synthetic:
         return "SYNTHETIC"
-    if "JPEG" in source:
-        return "JPEG copy" if on_cifar10(run) else "JPEG image folder"
-    if "official" in source or "download" in source or "Keras" in source:
+    if kind.startswith("JPEG"):
+        return "JPEG copy" if run.on_cifar10 else "JPEG image folder"
+    if kind.startswith("official") or kind == "download" or "Keras" in kind:
         return "official"
-    if source.startswith("image folder"):
-        return "image folder"
-    return source.split(" ")[0] if source else "?"
+    return kind
 
 
-def data_text(run: dict) -> str:
+def data_text(run: RunRecord) -> str:
     """The data column: 'JPEG copy' for CIFAR-10, else the data set too ('mnist, image folder', 'own data, ...')."""
     kind = data_kind(run)
-    return kind if on_cifar10(run) or kind == "SYNTHETIC" else f"{data_label(run)}, {kind}"
+    return kind if run.on_cifar10 or run.synthetic else f"{run.data_label}, {kind}"
 
 
 def _reference_text(ref: dict | None) -> tuple[str, str]:
@@ -66,45 +57,38 @@ def _reference_text(ref: dict | None) -> tuple[str, str]:
     return ", ".join(reported) or "-", measured
 
 
-def _per_epoch(run: dict) -> str | None:
-    seconds, epochs = run.get("train_seconds"), run.get("epochs")
-    if not isinstance(seconds, (int, float)) or not isinstance(epochs, int) or epochs <= 0 or seconds <= 0:
-        return None
-    return f"{seconds / epochs:.1f}"
+def _per_epoch(run: RunRecord) -> str | None:
+    return f"{run.train_seconds / run.epochs:.1f}" if run.epochs > 0 and run.train_seconds > 0 else None
 
 
-def _size_and_speed(r: dict) -> list:
-    ips = r.get("images_per_second")
+def _size_and_speed(r: RunRecord) -> list:
     return [
-        f"{r['params']:,}" if isinstance(r.get("params"), int) else r.get("params"),
-        r.get("epochs"),
-        r.get("train_seconds"),
+        f"{r.params:,}" if r.params is not None else None,
+        r.epochs,
+        r.train_seconds,
         _per_epoch(r),
-        f"{ips:,.0f}" if isinstance(ips, (int, float)) else ips,
-        r.get("precision"),
-        _pct(r.get("val_accuracy")),
-        _pct(r.get("test_accuracy")),
+        f"{r.images_per_second:,.0f}" if r.images_per_second is not None else None,
+        r.precision or None,
+        _pct(r.val_accuracy),
+        _pct(r.test_accuracy),
     ]
 
 
-def run_rows(runs: list[dict]) -> list[list]:
+def run_rows(runs: list[RunRecord]) -> list[list]:
     """One table row per saved run, with the reference numbers beside it where it is comparable with them."""
-    rows = []
-    for r in runs:
-        ref = reference_for(r.get("model")) if comparable_with_reference(r) else None
-        rows.append(
-            [
-                Path(r.get("run", "")).name,
-                r.get("lesson"),
-                r.get("model"),
-                *_size_and_speed(r),
-                data_text(r),
-                r.get("profile"),
-                r.get("machine"),
-                *_reference_text(ref),
-            ]
-        )
-    return rows
+    return [
+        [
+            r.name,
+            r.lesson,
+            r.model,
+            *_size_and_speed(r),
+            data_text(r),
+            r.profile,
+            r.machine or None,
+            *_reference_text(reference_for(r.model) if r.comparable else None),
+        ]
+        for r in runs
+    ]
 
 
 SIZE_AND_SPEED = ["params", "epochs", "train time (s)", "s/epoch", "images/s", "precision", "val acc", "test acc"]
@@ -121,19 +105,19 @@ RUN_HEADERS = [
 ]
 
 
-def other_rows(runs: list[dict]) -> list[list]:
+def other_rows(runs: list[RunRecord]) -> list[list]:
     """One table row per run not comparable with the reference numbers, with its real data and why."""
     return [
         [
-            Path(r.get("run", "")).name,
-            r.get("lesson"),
-            r.get("model"),
+            r.name,
+            r.lesson,
+            r.model,
             *_size_and_speed(r),
-            data_label(r),
+            r.data_label,
             data_kind(r),
-            weights_kind(r) or "-",
-            r.get("profile"),
-            "; ".join(why_not_comparable(r)),
+            r.weights_kind or "-",
+            r.profile,
+            "; ".join(r.why_not_comparable),
         ]
         for r in runs
     ]
@@ -152,12 +136,12 @@ OTHER_HEADERS = [
 ]
 
 
-def latest_only(runs: list[dict]) -> list[dict]:
+def latest_only(runs: list[RunRecord]) -> list[RunRecord]:
     """Keep the newest run of each (lesson, model, profile, data, weights) combination."""
     newest = {}
     for r in runs:  # oldest first, so later ones win
-        newest[(r.get("lesson"), r.get("model"), r.get("profile"), data_text(r), weights_kind(r))] = r
-    return sorted(newest.values(), key=lambda r: r.get("date", ""))
+        newest[(r.lesson, r.model, r.profile, data_text(r), r.weights_kind)] = r
+    return sorted(newest.values(), key=lambda r: r.date)
 
 
 def reference_rows() -> list[list]:
@@ -176,18 +160,18 @@ def reference_rows() -> list[list]:
     ]
 
 
-def bar_chart(runs: list[dict], path: Path) -> Path:
+def bar_chart(runs: list[RunRecord], path: Path) -> Path:
     """Horizontal bars: each run's test accuracy, with the reference numbers beside the runs comparable with them."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure  # no pyplot: works whatever backend is in force (Agg canvas)
 
-    labels = [f"{r.get('model')} ({r.get('profile')}, {data_text(r)}, {str(r.get('date', ''))[:16]})" for r in runs]
-    values = [float(r.get("test_accuracy") or 0) for r in runs]
+    labels = [f"{r.model} ({r.profile}, {data_text(r)}, {r.date[:16]})" for r in runs]
+    values = [r.test_accuracy for r in runs]
     fig = Figure(figsize=(9, 1.6 + 0.45 * max(len(runs), 1)))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     y = list(range(len(runs)))
-    colors = ["#4c72b0" if comparable_with_reference(r) else "#bbbbbb" for r in runs]
+    colors = ["#4c72b0" if r.comparable else "#bbbbbb" for r in runs]
     ax.barh(y, values, color=colors, height=0.6, label="this run: test accuracy")
     shown = set()
     for i, r in enumerate(runs):
@@ -201,7 +185,7 @@ def bar_chart(runs: list[dict], path: Path) -> Path:
             fontsize=8,
             color="white" if inside else "black",
         )
-        ref = reference_for(r.get("model")) if comparable_with_reference(r) else None
+        ref = reference_for(r.model) if r.comparable else None
         if ref is None:
             continue
         published = ref["reported_test"] if ref["reported_test"] is not None else ref["reported_val"]
@@ -239,14 +223,14 @@ def bar_chart(runs: list[dict], path: Path) -> Path:
     return path
 
 
-def write_report(runs: list[dict], out_dir: Path, runs_base: Path, command: str = "") -> tuple[Path, Path]:
+def write_report(runs: list[RunRecord], out_dir: Path, runs_base: Path, command: str = "") -> tuple[Path, Path]:
     """Write report.md and report.png in ``out_dir``; returns their paths."""
-    from ..config import machine, versions
+    from ..runtime import machine, versions
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    compared = [r for r in runs if comparable_with_reference(r)]
-    others = [r for r in runs if not comparable_with_reference(r)]
+    compared = [r for r in runs if r.comparable]
+    others = [r for r in runs if not r.comparable]
     png = bar_chart(compared, out_dir / "report.png")
     lines = [
         "# cifar-course: saved runs against the reference numbers",
@@ -300,7 +284,7 @@ def write_report(runs: list[dict], out_dir: Path, runs_base: Path, command: str 
         "## Data sources of the runs",
         "",
     ]
-    lines += [f"- {Path(r.get('run', '')).name}: {data_label(r)}, {r.get('data_source', '?')}" for r in runs]
+    lines += [f"- {r.name}: {r.data_label}, {r.raw.get('data_source', '?')}" for r in runs]
     md = out_dir / "report.md"
     md.write_text("\n".join(lines) + "\n")
     return md, png

@@ -18,17 +18,21 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ..config import PROFILES, ConfigError, machine, start_tensorflow, versions
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK
+from ..data import DataNotFoundError
+from ..folders import MissingHere, runs_dir
+from ..profiles import PROFILES
+from ..runs import RunRecord
+from ..runtime import machine, start_tensorflow, versions
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, ToolError, one_line
 
 LESSON_RE = re.compile(r"^(\d{2})_[\w.-]+\.ipynb$")
 # the lines cc.print_accuracy writes, e.g. "Test accuracy: 0.6791"
 ACCURACY_RE = re.compile(
     r"^(Test|Validation|Val|Train|Training) accuracy: ([0-9]*\.?[0-9]+)\s*$", re.MULTILINE | re.IGNORECASE
 )
-# errors that mean "a prerequisite is missing on this machine", not "the lesson is broken": any other error,
-# ConfigError for a wrong argument included, is a failure
-NOT_RUN_ERRORS = {"MissingHere", "DataNotFoundError"}
+# the errors (by name, as the kernel reports them) that mean "something this lesson needs is missing here", not "the
+# lesson is broken": MissingHere and its kinds. Any other error, a ValueError for a wrong argument included, fails
+NOT_RUN_ERRORS = {cls.__name__ for cls in (MissingHere, DataNotFoundError)}
 CURRENT_ENV_KERNEL = ":cifar-course-current-env"
 
 _ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -88,12 +92,12 @@ def find_notebooks_dir(given: str | Path | None = None) -> Path:
     if given is not None:
         folder = Path(given).expanduser()
         if not folder.is_dir():
-            raise ConfigError(f"--notebooks {folder} is not a folder.")
+            raise ToolError(f"--notebooks {folder} is not a folder.")
         return folder
     for candidate in (Path.cwd() / "notebooks", Path.cwd(), Path(__file__).resolve().parents[2] / "notebooks"):
         if candidate.is_dir() and any(LESSON_RE.match(p.name) for p in candidate.iterdir()):
             return candidate
-    raise ConfigError(
+    raise ToolError(
         "No lesson notebooks (NN_name.ipynb) found in ./notebooks: run this from the course folder "
         "or pass --notebooks DIR."
     )
@@ -109,7 +113,7 @@ def discover_lessons(folder: Path) -> list[Lesson]:
     numbers = [lesson.number for lesson in lessons]
     duplicates = sorted({n for n in numbers if numbers.count(n) > 1})
     if duplicates:
-        raise ConfigError(f"{folder} has more than one notebook for lesson(s) {', '.join(duplicates)}.")
+        raise ToolError(f"{folder} has more than one notebook for lesson(s) {', '.join(duplicates)}.")
     return lessons
 
 
@@ -124,24 +128,15 @@ def select_lessons(lessons: list[Lesson], only: str | None) -> list[Lesson]:
             continue
         bounds = token.split("-")
         if not all(b.isdigit() and len(b) <= 2 for b in bounds) or len(bounds) > 2:
-            raise ConfigError(f"--only {only!r}: {token!r} is not a lesson number (use e.g. --only 02,05 or 02-04).")
+            raise ToolError(f"--only {only!r}: {token!r} is not a lesson number (use e.g. --only 02,05 or 02-04).")
         lo, hi = int(bounds[0]), int(bounds[-1])
         for n in range(lo, hi + 1):
             key = f"{n:02d}"
             if key not in available:
                 have = ", ".join(available) or "none"
-                raise ConfigError(f"Unknown lesson {key}: this course has lessons {have}.")
+                raise ToolError(f"Unknown lesson {key}: this course has lessons {have}.")
             wanted.add(key)
     return [lesson for lesson in lessons if lesson.number in wanted]
-
-
-def model_runs_dir(notebooks: Path) -> Path:
-    """Where the lessons save trained runs when run from ``notebooks`` (same rule as cc.runs_dir)."""
-    env = os.environ.get("CIFAR_COURSE_RUNS")
-    if env:
-        return Path(env).expanduser()
-    notebooks = notebooks.resolve()
-    return (notebooks.parent if notebooks.name == "notebooks" else notebooks) / "runs"
 
 
 def new_course_folder(base: Path, profile: str) -> Path:
@@ -169,7 +164,8 @@ def _stream_text(nb) -> str:
 
 
 def parse_accuracies(text: str) -> list[dict]:
-    """The ``Test accuracy: 0.6791``-style lines in a notebook's printed output, in order."""
+    """The ``Test accuracy: 0.6791``-style lines in a notebook's printed output, in order (for lessons that save no
+    run, such as lesson 01's baseline; a lesson's saved runs give ``run_accuracies`` instead)."""
     text = text.replace("\r", "\n")
     return [
         {"split": m.group(1).capitalize(), "value": float(m.group(2)), "line": m.group(0).strip()}
@@ -177,11 +173,22 @@ def parse_accuracies(text: str) -> list[dict]:
     ]
 
 
-def _saved_runs(base: Path) -> dict[str, dict]:
+def run_accuracies(runs: list[RunRecord]) -> list[dict]:
+    """The validation and test accuracies that a lesson's saved runs recorded in their metrics.json, run by run."""
+    found = []
+    for r in runs:
+        for split, value in (("Validation", r.val_accuracy), ("Test", r.test_accuracy)):
+            tta = f" ({r.tta} TTA)" if split == "Test" and r.tta else ""
+            if value is not None:
+                found.append({"split": split, "value": value, "line": f"{r.model}: {split} accuracy: {value:.4f}{tta}"})
+    return found
+
+
+def _saved_runs(base: Path) -> dict[str, RunRecord]:
     start_tensorflow()  # TensorFlow's start-up lines hidden here too
     from ..training import list_runs
 
-    return {r["run"]: r for r in list_runs(base)} if base.is_dir() else {}
+    return {str(r.folder): r for r in list_runs(base)} if base.is_dir() else {}
 
 
 # --------------------------------------------------------------------------- executing
@@ -235,11 +242,6 @@ def kernel_env(profile: str, data_dir: Path | None, runs: Path) -> dict[str, str
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures go into the executed copies
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
-
-
-def _first_line(text: str, limit: int = 240) -> str:
-    line = next((part.strip() for part in str(text).splitlines() if part.strip()), "")
-    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def execute_lesson(
@@ -319,16 +321,16 @@ def execute_lesson(
         result.error = {
             "cell": current["index"] + 1,
             "ename": err.ename,
-            "evalue": _first_line(err.evalue, 400),
-            "source": _first_line(cell.source, 120),
+            "evalue": one_line(err.evalue, 400),
+            "source": one_line(cell.source, 120),
         }
         if err.ename == "KeyboardInterrupt":
             result.status, result.reason = "interrupted", f"interrupted at cell {current['index'] + 1}"
         elif err.ename in NOT_RUN_ERRORS:
-            result.status, result.reason = "not run", _first_line(err.evalue)
+            result.status, result.reason = "not run", one_line(err.evalue, 240)
         else:
             result.status = "failed"
-            result.reason = f"cell {current['index'] + 1}: {err.ename}: {_first_line(err.evalue)}"
+            result.reason = f"cell {current['index'] + 1}: {err.ename}: {one_line(err.evalue, 240)}"
     except CellTimeoutError:
         result.status = "failed"
         result.reason = f"cell {current['index'] + 1}: no result within --timeout {timeout} s"
@@ -344,7 +346,7 @@ def execute_lesson(
             result.status, result.reason = "interrupted", f"interrupted at cell {current['index'] + 1}"
         else:
             result.status = "failed"
-            result.reason = f"could not run the notebook: {type(err).__name__}: {_first_line(err)}"
+            result.reason = f"could not run the notebook: {type(err).__name__}: {one_line(err, 240)}"
     finally:
         if in_main:
             signal.signal(signal.SIGINT, previous if previous is not None else signal.default_int_handler)
@@ -377,8 +379,8 @@ def run_course(
     from tqdm.auto import tqdm
 
     if profile not in PROFILES:
-        raise ConfigError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
-    runs = model_runs_dir(notebooks)
+        raise ToolError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
+    runs = runs_dir(notebooks)  # where the lessons save trained runs, run from there
     env = kernel_env(profile, data_dir, runs)
     course = CourseRun(
         new_course_folder(Path(out_base), profile),
@@ -408,7 +410,10 @@ def run_course(
                 kernel_name=kernel_name,
                 progress=progress,
             )
-            result.saved_runs = [r for path, r in _saved_runs(runs).items() if path not in before]
+            saved = [r for path, r in _saved_runs(runs).items() if path not in before]
+            result.saved_runs = [{**r.raw, "run": str(r.folder)} for r in saved]
+            if saved:  # the runs' metrics.json hold the lesson's accuracies; its printed lines only where it saved none
+                result.accuracies = run_accuracies(saved)
             course.results.append(result)
             overall.update(1)
             if overall.disable:

@@ -1,106 +1,19 @@
-"""Profiles, seeds, versions and folders."""
+"""Versions, the CPU, the precision and TensorFlow's start-up lines (cifar_course/runtime.py)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 import cifar_course as cc
-from cifar_course import config
-
-
-def test_profile_comes_from_environment_then_code(monkeypatch):
-    monkeypatch.setenv("COURSE_PROFILE", "quick")
-    assert cc.get_profile().name == "quick"
-    monkeypatch.setenv("COURSE_PROFILE", " Full ")
-    assert cc.get_profile().name == "full"
-    cc.set_profile("smoke")
-    assert cc.get_profile().name == "smoke"
-    assert cc.get_profile("quick").name == "quick"  # an explicit argument wins
-
-
-def test_default_profile_is_full(monkeypatch):
-    monkeypatch.delenv("COURSE_PROFILE")
-    assert cc.get_profile().name == "full"
-    assert cc.get_profile().train_size is None
-
-
-@pytest.mark.parametrize("where", ["env", "code"])
-def test_unknown_profile_lists_the_valid_ones(monkeypatch, where):
-    if where == "env":
-        monkeypatch.setenv("COURSE_PROFILE", "fast")
-        call = cc.get_profile
-    else:
-
-        def call():
-            return cc.set_profile("fast")
-
-    with pytest.raises(cc.ConfigError) as err:
-        call()
-    assert "'fast'" in str(err.value) and "smoke, quick, full" in str(err.value)
-
-
-def test_pick_and_sizes():
-    assert [cc.PROFILES[n].pick(full=10, quick=4, smoke=1) for n in ("full", "quick", "smoke")] == [10, 4, 1]
-    smoke, quick = cc.PROFILES["smoke"], cc.PROFILES["quick"]
-    assert smoke.train_size < quick.train_size and smoke.test_size < quick.test_size
-
-
-def test_seeds_repeat_python_numpy_and_tensorflow():
-    import random
-
-    import keras
-
-    def draw():
-        cc.set_seeds(7)
-        return random.random(), np.random.rand(), float(keras.random.uniform((1,))[0])
-
-    assert draw() == draw()
-
-
-def test_course_seed_replaces_every_seed_a_lesson_sets(monkeypatch):
-    import random
-
-    from cifar_course import config
-
-    cc.set_seeds(7)
-    seven = random.random()
-    monkeypatch.setenv("CIFAR_COURSE_SEED", "3")
-    cc.set_seeds(42)  # a lesson's fixed seed gives way to the one asked for (cifar-course run --seed 3)
-    assert config.current_seed() == 3 and random.random() != seven
-    cc.set_seeds(7)
-    three = random.random()
-    monkeypatch.delenv("CIFAR_COURSE_SEED")
-    cc.set_seeds(3)
-    assert random.random() == three and config.current_seed() == 3
-
-
-def test_runs_dir_follows_setting_or_sits_beside_notebooks(tmp_path, monkeypatch):
-    monkeypatch.setenv("CIFAR_COURSE_RUNS", str(tmp_path / "r"))
-    assert cc.runs_dir() == tmp_path / "r"
-    monkeypatch.delenv("CIFAR_COURSE_RUNS")
-    (tmp_path / "notebooks").mkdir()
-    monkeypatch.chdir(tmp_path / "notebooks")
-    assert cc.runs_dir() == tmp_path / "runs"
+from cifar_course import runtime
 
 
 def test_version_check_reports_old_libraries():
     current = cc.versions()
-    assert config.check_versions(current) == []
+    assert runtime._check_versions(current) == []
     old = {**current, "tensorflow": "2.12.0", "keras": "2.12.0"}
-    problems = config.check_versions(old)
+    problems = runtime._check_versions(old)
     assert len(problems) == 2 and "tensorflow 2.12.0 is too old" in problems[0]
-
-
-def test_setup_prints_profile_and_data_source(capsys, tmp_path, monkeypatch):
-    (tmp_path / "d" / "cifar10").mkdir(parents=True)
-    monkeypatch.setenv("CIFAR_COURSE_DATA", str(tmp_path / "d"))
-    profile = cc.setup(seed=1)
-    out = capsys.readouterr().out
-    assert profile.name == "smoke"
-    assert "Profile: smoke" in out and f"course data folder {tmp_path / 'd' / 'cifar10'}" in out
-    assert "TensorFlow" in out and "Seeds fixed to 1" in out
-    assert "Precision: " in out
 
 
 @pytest.fixture
@@ -115,35 +28,35 @@ def test_precision_default_is_overridden_by_the_environment(monkeypatch, restore
     import keras
 
     monkeypatch.delenv("CIFAR_COURSE_PRECISION", raising=False)
-    assert config.set_precision() == "float32"
-    assert config.set_precision("mixed_bfloat16") == "mixed_bfloat16"
+    assert runtime.set_precision() == "float32"
+    assert runtime.set_precision("mixed_bfloat16") == "mixed_bfloat16"
     assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
     monkeypatch.setenv("CIFAR_COURSE_PRECISION", "float32")
-    assert config.set_precision("mixed_bfloat16") == "float32"  # the user's setting wins over the lesson's
+    assert runtime.set_precision("mixed_bfloat16") == "float32"  # the user's setting wins over the lesson's
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
 def test_auto_precision_uses_bf16_only_where_the_cpu_has_it(monkeypatch, restore_policy):
     monkeypatch.delenv("CIFAR_COURSE_PRECISION", raising=False)
-    monkeypatch.setattr(config, "cpu_has_bf16", lambda: False)
-    assert config.set_precision("auto") == "float32"
-    monkeypatch.setattr(config, "cpu_has_bf16", lambda: True)
-    assert config.set_precision("auto") == "mixed_bfloat16"
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: False)
+    assert runtime.set_precision("auto") == "float32"
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: True)
+    assert runtime.set_precision("auto") == "mixed_bfloat16"
 
 
 def test_unknown_precision_is_a_clear_error(monkeypatch, restore_policy):
     monkeypatch.setenv("CIFAR_COURSE_PRECISION", "float16x")
-    with pytest.raises(cc.ConfigError, match="Unknown precision 'float16x'.*CIFAR_COURSE_PRECISION.*float32"):
-        config.set_precision()
+    with pytest.raises(ValueError, match="Unknown precision 'float16x'.*CIFAR_COURSE_PRECISION.*float32"):
+        runtime.set_precision()
     monkeypatch.delenv("CIFAR_COURSE_PRECISION")
-    with pytest.raises(cc.ConfigError, match="Unknown precision 'half' \\(argument\\)"):
-        config.set_precision("half")
+    with pytest.raises(ValueError, match="Unknown precision 'half' \\(argument\\)"):
+        runtime.set_precision("half")
 
 
 def test_the_retracing_warning_about_keras_own_step_is_dropped_and_others_kept():
     import logging
 
-    keep = config.KerasRetracingFilter()
+    keep = runtime._KerasRetracingFilter()
 
     def record(message: str) -> logging.LogRecord:
         return logging.LogRecord("tensorflow", logging.WARNING, __file__, 1, message, None, None)
@@ -157,30 +70,30 @@ def test_the_retracing_warning_about_keras_own_step_is_dropped_and_others_kept()
         record("5 out of the last 5 calls to <function my_loss at 0x7f> triggered tf.function retracing.")
     )
     assert keep.filter(record("something else about multi_step_on_iterator"))
-    config.quiet_keras_retracing()
-    config.quiet_keras_retracing()
+    runtime._quiet_keras_retracing()
+    runtime._quiet_keras_retracing()
     import tensorflow as tf
 
-    assert sum(isinstance(f, config.KerasRetracingFilter) for f in tf.get_logger().filters) == 1
+    assert sum(isinstance(f, runtime._KerasRetracingFilter) for f in tf.get_logger().filters) == 1
 
 
 def test_machine_names_the_cpu_and_whether_it_has_bfloat16_instructions(monkeypatch):
     monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
-    monkeypatch.setattr(config, "cpu_model", lambda: "Test CPU 9000")
-    monkeypatch.setattr(config, "cpu_has_bf16", lambda: True)
-    assert config.machine().endswith(", Test CPU 9000, with bfloat16 instructions")
-    monkeypatch.setattr(config, "cpu_has_bf16", lambda: False)
-    assert config.machine().endswith(", no bfloat16 instructions")
+    monkeypatch.setattr(runtime, "_cpu_model", lambda: "Test CPU 9000")
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: True)
+    assert runtime.machine().endswith(", Test CPU 9000, with bfloat16 instructions")
+    monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: False)
+    assert runtime.machine().endswith(", no bfloat16 instructions")
 
 
 def test_a_oneDNN_limit_without_bf16_counts_as_a_cpu_without_it(monkeypatch, restore_policy):
-    monkeypatch.setattr(config, "cpu_model", lambda: "Test CPU 9000")
+    monkeypatch.setattr(runtime, "_cpu_model", lambda: "Test CPU 9000")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")  # as on most laptops: TensorFlow's kernels use AVX2 at most
-    assert config.isa_limit() == "AVX2" and not config.cpu_has_bf16()
-    assert config.set_precision("auto") == "float32"
-    assert config.machine().endswith("no bfloat16 instructions (oneDNN limited to AVX2 by ONEDNN_MAX_CPU_ISA)")
+    assert runtime.isa_limit() == "AVX2" and not runtime.cpu_has_bf16()
+    assert runtime.set_precision("auto") == "float32"
+    assert runtime.machine().endswith("no bfloat16 instructions (oneDNN limited to AVX2 by ONEDNN_MAX_CPU_ISA)")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # a limit that keeps bf16: the CPU decides again
-    assert config.isa_limit() == "AVX512_CORE_AMX" and "oneDNN limited to AVX512_CORE_AMX" in config.machine()
+    assert runtime.isa_limit() == "AVX512_CORE_AMX" and "oneDNN limited to AVX512_CORE_AMX" in runtime.machine()
 
 
 # --------------------------------------------------------------------------- TensorFlow's start-up lines
@@ -208,13 +121,13 @@ REAL_LINES = [
 
 def test_without_startup_lines_drops_exactly_the_known_lines():
     text = "\n".join(STARTUP_LINES[:3] + REAL_LINES[:2] + STARTUP_LINES[3:] + REAL_LINES[2:]) + "\n"
-    assert config.without_startup_lines(text) == "\n".join(REAL_LINES) + "\n"
+    assert runtime._without_startup_lines(text) == "\n".join(REAL_LINES) + "\n"
 
 
 def test_startup_lines_hidden_catches_file_descriptor_2_and_passes_the_rest_on(capfd):
     import os
 
-    with config.startup_lines_hidden():
+    with runtime._startup_lines_hidden():
         os.write(2, ("\n".join(STARTUP_LINES + REAL_LINES[:1]) + "\n").encode())  # as C++ code writes: no Python
     assert capfd.readouterr().err == REAL_LINES[0] + "\n"
     os.write(2, b"after\n")  # fd 2 is back
@@ -224,7 +137,7 @@ def test_startup_lines_hidden_catches_file_descriptor_2_and_passes_the_rest_on(c
 def test_startup_lines_hidden_restores_file_descriptor_2_after_an_error(capfd):
     import os
 
-    with pytest.raises(ImportError), config.startup_lines_hidden():
+    with pytest.raises(ImportError), runtime._startup_lines_hidden():
         os.write(2, (STARTUP_LINES[0] + "\nwhy the import failed\n").encode())
         raise ImportError("no tensorflow")
     os.write(2, b"after\n")
@@ -239,7 +152,7 @@ def test_without_file_descriptor_2_nothing_is_hidden(capfd, monkeypatch):
 
     with monkeypatch.context() as patched:  # undone before pytest's own capture needs os.dup again
         patched.setattr(os, "dup", no_fd)
-        with config.startup_lines_hidden():
+        with runtime._startup_lines_hidden():
             os.write(2, (STARTUP_LINES[0] + "\n").encode())
     assert capfd.readouterr().err == STARTUP_LINES[0] + "\n"
 
@@ -278,13 +191,13 @@ def test_tensorflow_starts_once_and_level_0_shows_every_line(monkeypatch):
         hidden.append(True)
         return contextlib.nullcontext()
 
-    monkeypatch.setattr(config, "startup_lines_hidden", counted)
-    monkeypatch.setattr(config, "_tensorflow_started", False)
+    monkeypatch.setattr(runtime, "_startup_lines_hidden", counted)
+    monkeypatch.setattr(runtime, "_tensorflow_started", False)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "2")
-    config.start_tensorflow()
-    config.versions()
+    runtime.start_tensorflow()
+    runtime.versions()
     assert hidden == [True]
-    monkeypatch.setattr(config, "_tensorflow_started", False)
+    monkeypatch.setattr(runtime, "_tensorflow_started", False)
     monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", "0")  # asked for everything: nothing hidden
-    config.start_tensorflow()
+    runtime.start_tensorflow()
     assert hidden == [True]
