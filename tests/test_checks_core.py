@@ -7,19 +7,14 @@ import json
 import re
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
+from check_helpers import SMALL, correct, not_answered, softmax_model
 
 from cifar_course import checks
 from cifar_course.checks import CheckFailed
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def not_answered(capsys, call) -> None:
-    assert call() is None
-    assert "Not answered yet" in capsys.readouterr().out
 
 
 def test_an_unanswered_exercise_is_a_note_but_fails_while_nbgrader_grades(capsys, monkeypatch):
@@ -50,23 +45,6 @@ def test_cc_checks_offers_every_check_its_modules_define():
         if name.startswith("check_") and obj.__module__ == module.__name__
     }
     assert len(defined) >= 23 and defined == {name for name in checks.__all__ if name.startswith("check_")}
-
-
-def correct(capsys, call) -> str:
-    """The check passes: it returns None (no stray True under the message) and prints "Correct: ..."."""
-    assert call() is None
-    out = capsys.readouterr().out
-    assert out.startswith("Correct: ") and "True" not in out
-    return out
-
-
-def softmax_model(units: int = 10, **dense) -> keras.Model:
-    return keras.Sequential(
-        [keras.Input(shape=(4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(units, **dense)], name="small"
-    )
-
-
-SMALL = {"params": 170, "input_shape": (4, 4, 1), "num_classes": 10}  # what softmax_model() has and does
 
 
 HISTORY = {  # val_accuracy is best at epoch 3 (0.7412); accuracy (training) keeps rising

@@ -5,31 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from check_helpers import SMALL, correct, not_answered, softmax_model
 
 from cifar_course import checks
 from cifar_course.checks import CheckFailed
-
-
-def not_answered(capsys, call) -> None:
-    assert call() is None
-    assert "Not answered yet" in capsys.readouterr().out
-
-
-def correct(capsys, call) -> str:
-    """The check passes: it returns None (no stray True under the message) and prints "Correct: ..."."""
-    assert call() is None
-    out = capsys.readouterr().out
-    assert out.startswith("Correct: ") and "True" not in out
-    return out
-
-
-def softmax_model(units: int = 10, **dense) -> keras.Model:
-    return keras.Sequential(
-        [keras.Input(shape=(4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(units, **dense)], name="small"
-    )
-
-
-SMALL = {"params": 170, "input_shape": (4, 4, 1), "num_classes": 10}  # what softmax_model() has and does
 
 
 def test_check_conv_params_agrees_with_keras(capsys):

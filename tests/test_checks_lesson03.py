@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import keras
 import pytest
+from check_helpers import correct, not_answered, tiny_model
 
 from cifar_course import checks
 from cifar_course.checks import CheckFailed, lesson03
-
-
-def tiny_model(units: int = 3, input_shape=(4, 4, 1)) -> keras.Model:
-    """Flatten + Dense: (16 + 1) * units parameters."""
-    return keras.Sequential(
-        [keras.Input(shape=input_shape), keras.layers.Flatten(), keras.layers.Dense(units)], name="tiny"
-    )
-
-
-def not_answered(capsys, call) -> None:
-    assert call() is None
-    assert "Not answered yet" in capsys.readouterr().out
-
-
-def correct(capsys, call) -> str:
-    """The check passes: it returns None (no stray True under the message) and prints "Correct: ..."."""
-    assert call() is None
-    out = capsys.readouterr().out
-    assert out.startswith("Correct: ") and "True" not in out
-    return out
-
 
 VAL_LOSS = [1.55, 1.42, 1.40, 1.47, 1.65, 1.99]  # patience 2: stops after epoch 5, keeps epoch 3
 

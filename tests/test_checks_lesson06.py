@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from check_helpers import correct
 
 from cifar_course import checks
 from cifar_course.checks import CheckFailed
-
-
-def correct(capsys, call) -> str:
-    """The check passes: it returns None (no stray True under the message) and prints "Correct: ..."."""
-    assert call() is None
-    out = capsys.readouterr().out
-    assert out.startswith("Correct: ") and "True" not in out
-    return out
 
 
 def test_check_confident_accuracy_refuses_impossible_values(capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+from check_helpers import not_answered
 from keras import layers
 
 from cifar_course import checks, explain
@@ -17,11 +18,6 @@ SIZE = 12
 @pytest.fixture(autouse=True)
 def not_grading(monkeypatch):
     monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-
-
-def not_answered(capsys, call) -> None:
-    assert call() is None
-    assert "Not answered yet" in capsys.readouterr().out
 
 
 # --------------------------------------------------------------------------- check_occlusion_prediction

@@ -4,23 +4,11 @@ from __future__ import annotations
 
 import re
 
-import keras
 import pytest
+from check_helpers import not_answered, tiny_model
 
 from cifar_course import checks
 from cifar_course.checks import CheckFailed
-
-
-def tiny_model(units: int = 3, input_shape=(4, 4, 1)) -> keras.Model:
-    """Flatten + Dense: (16 + 1) * units parameters."""
-    return keras.Sequential(
-        [keras.Input(shape=input_shape), keras.layers.Flatten(), keras.layers.Dense(units)], name="tiny"
-    )
-
-
-def not_answered(capsys, call) -> None:
-    assert call() is None
-    assert "Not answered yet" in capsys.readouterr().out
 
 
 def test_check_param_count(capsys):
