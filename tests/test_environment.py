@@ -56,11 +56,22 @@ def test_environment_yml_uses_conda_forge_and_installs_the_package():
     assert "-e ." in pip_section
 
 
+def header_lists() -> list[dict[str, str]]:
+    """The package lists in environment.yml's header comment, in order: the teach extra's, then the book extra's."""
+    blocks = re.findall(r"(?:^#\s+- \S+\n)+", (ROOT / "environment.yml").read_text(), flags=re.MULTILINE)
+    return [dict(_split(s) for s in re.findall(r"- (\S+)", b) if s != "configurable-http-proxy") for b in blocks]
+
+
 def test_students_install_no_teaching_tools_and_environment_yml_names_the_teachers_extra():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
     teach = dict(_split(s) for s in extras["teach"])
     student = set(pip_requirements())
     assert "nbgrader" in teach and not set(teach) & student  # nbgrader, jupyterhub: the teacher's extra only
-    header = re.findall(r"^#\s+- (\S+)$", (ROOT / "environment.yml").read_text(), flags=re.MULTILINE)
-    listed = dict(_split(spec) for spec in header if spec != "configurable-http-proxy")
-    assert listed == teach  # the comment a conda user copies lists the same teach packages and versions
+    assert header_lists()[0] == teach  # the comment a conda user copies lists the same teach packages and versions
+
+
+def test_environment_yml_names_the_book_extra_and_students_do_not_need_it():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    book = dict(_split(s) for s in extras["book"])
+    assert "sphinx" in book and not set(book) & set(pip_requirements())
+    assert header_lists()[1:] == [book]  # the same book packages and versions as pyproject.toml's extra

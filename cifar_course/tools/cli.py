@@ -4,6 +4,9 @@
     cifar-course data download [NAME ...] | import PATH | verify [PATH ...] | where
     cifar-course report [--runs DIR] [--out DIR]
     cifar-course classroom release OUT [--only 02,04] [--notebooks DIR] [--points N] | grades OUT [--csv FILE]
+    cifar-course classroom autograde COURSE [--only 01,02] [--students a,b] [--profile P] [--no-sandbox]
+    cifar-course book [--profile quick|smoke|full] [--out DIR] [--data DIR] | book --linkcheck
+    cifar-course figures [--check]
 
 Exit status: 0 everything worked; 1 something failed (a notebook cell, a checksum, missing or unusable
 data, a download); 2 a bad command line or setting (unknown lesson, profile or command, a path that does
@@ -342,9 +345,36 @@ def cmd_classroom(args) -> int:
 
     if args.classroom_command == "release":
         classroom.release(args.out, notebooks=args.notebooks, only=args.only, points=args.points)
+    elif args.classroom_command == "autograde":
+        from . import grading
+
+        outcomes = grading.autograde(
+            args.course,
+            args.only,
+            sandboxed=not args.no_sandbox,
+            profile=args.profile,
+            students=args.students,
+            cell_s=args.cell_limit,
+            submission_s=args.time_limit,
+            memory_gb=args.memory_limit,
+        )
+        return grading.exit_status(outcomes)
     else:
         classroom.grades(args.out, csv_path=args.csv)
     return EXIT_OK
+
+
+# =========================================================================== book
+def cmd_book(args) -> int:
+    from . import book  # imports Sphinx when it runs: `cifar-course --help` stays fast
+
+    if args.linkcheck:
+        return book.check_links(args.out, notebooks=args.notebooks)
+    index, status = book.build_book(
+        args.profile, out=args.out, data_dir=args.data, notebooks=args.notebooks, timeout=args.timeout
+    )
+    say(f"Open the book: {index}")
+    return status
 
 
 # =========================================================================== parser
@@ -355,7 +385,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Run the cifar-course lessons, manage their data, compare runs.", epilog=EXIT_HELP
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,data,report,classroom}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{run,data,report,classroom,book,figures}")
 
     run = sub.add_parser(
         "run", help="execute the lesson notebooks headless and print a results table", epilog=EXIT_HELP
@@ -402,7 +432,7 @@ def build_parser() -> argparse.ArgumentParser:
     cls = sub.add_parser(
         "classroom", help="teach a class with nbgrader: student editions, autograding, grades", epilog=EXIT_HELP
     )
-    csub = cls.add_subparsers(dest="classroom_command", required=True, metavar="{release,grades}")
+    csub = cls.add_subparsers(dest="classroom_command", required=True, metavar="{release,autograde,grades}")
     rel = csub.add_parser(
         "release",
         help="write nbgrader source versions and student editions (no solutions, locked checks) of the lessons",
@@ -411,10 +441,50 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--only", metavar="02,04", help="only these lessons (numbers, commas, ranges like 02-04)")
     rel.add_argument("--notebooks", metavar="DIR", help="the lessons folder (default: ./notebooks)")
     rel.add_argument("--points", type=float, default=1, metavar="N", help="points per exercise (default 1)")
+    agr = csub.add_parser(
+        "autograde",
+        help="grade every submission in COURSE/submitted/, each in its own sandbox, into nbgrader's gradebook",
+        epilog="exit status: 0 every submission graded; 1 some could not be graded (listed with the reason) or "
+        "something failed; 2 bad command line",
+    )
+    agr.add_argument("course", metavar="COURSE", help="the course folder (where gradebook.db is)")
+    agr.add_argument("--only", metavar="01,02", help="only these lessons (numbers, commas, ranges like 02-04)")
+    agr.add_argument("--students", metavar="alice,bob", help="only these students (default: every one who handed in)")
+    agr.add_argument(
+        "--profile", choices=list(PROFILES), help="the profile to grade in (default: $COURSE_PROFILE, else smoke)"
+    )
+    agr.add_argument("--cell-limit", type=int, metavar="S", help="seconds per cell (default: the profile's)")
+    agr.add_argument("--time-limit", type=int, metavar="S", help="seconds per submission (default: the profile's)")
+    agr.add_argument(
+        "--memory-limit", type=float, metavar="GB", help="address space per process, GB (default: the profile's)"
+    )
+    agr.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="UNSAFE: run the students' code with your rights, for your own trial submissions only",
+    )
     grd = csub.add_parser("grades", help="every student's points, from nbgrader's gradebook in OUT")
     grd.add_argument("out", metavar="OUT", help="the course folder (where gradebook.db is)")
     grd.add_argument("--csv", metavar="FILE", help="also write the table as CSV, for a spreadsheet")
 
+    bk = sub.add_parser(
+        "book", help="build the course as a book (HTML): lessons with their outputs, guides, results", epilog=EXIT_HELP
+    )
+    bk.add_argument(
+        "--profile", choices=list(PROFILES), default="quick", help="run the lessons in it (default quick; smoke: tests)"
+    )
+    bk.add_argument("--out", metavar="DIR", help="the build folder (default: book/_build/<profile>/)")
+    bk.add_argument("--data", metavar="DIR", help="the course data folder (sets CIFAR_COURSE_DATA for the lessons)")
+    bk.add_argument("--notebooks", metavar="DIR", help="the lessons folder (default: ./notebooks)")
+    bk.add_argument("--timeout", type=int, default=None, metavar="S", help="stop a cell after S seconds")
+    bk.add_argument("--linkcheck", action="store_true", help="check the book's external links instead (needs internet)")
+    fig = sub.add_parser(
+        "figures",
+        help="rewrite the measured figures the pages quote (generated blocks) from results/*.json",
+        epilog="exit status: 0 written (or, with --check, up to date); 1 --check found stale blocks; "
+        "2 bad command line",
+    )
+    fig.add_argument("--check", action="store_true", help="change nothing; exit 1 listing each stale block")
     return parser
 
 
@@ -429,6 +499,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_report(args, argv)
         if args.command == "classroom":
             return cmd_classroom(args)
+        if args.command == "book":
+            return cmd_book(args)
+        if args.command == "figures":
+            from .figures import run as figures_run
+
+            return figures_run(check=args.check)
         return {
             "download": cmd_data_download,
             "import": cmd_data_import,

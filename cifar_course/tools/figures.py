@@ -1,0 +1,667 @@
+"""Measured figures quoted by the pages, read from ``results/*.json``, never typed by hand.
+
+    cifar-course figures            rewrite every generated block from results/
+    cifar-course figures --check    exit 1, listing each block that results/ would change
+
+A *figure* is one number read from one results file (file + key path + format); it carries the machine it was
+measured on (CPU model, bfloat16 or not) and the date. A *block* is text made from figures, in Markdown files and
+in the notebooks' Markdown cells, between two HTML comments (invisible in Jupyter and in the book)::
+
+    <!-- figures: runtime-04 -->
+    ... generated, do not edit ...
+    <!-- /figures -->
+
+and, inside a sentence, one figure: ``<!-- figure: final_test -->89.8%<!-- /figure -->``.
+``tests/test_figures.py`` checks that every block is up to date and that no page states a measured figure
+outside them that ``results/`` does not hold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+from statistics import median
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "results"
+PAGES = ("README.md", "docs/teaching.md", "results/README.md")  # + every notebooks/*.ipynb
+LESSONS = ("01", "02", "03", "04", "05", "06", "07", "08")
+
+BLOCK_RE = re.compile(r"(<!-- figures: ([\w-]+) -->)(.*?)(<!-- /figures -->)", re.S)
+INLINE_RE = re.compile(r"(<!-- figure: ([\w-]+) -->)(.*?)(<!-- /figure -->)", re.S)
+
+# Records written before the runner named the CPU: which machine they came from (results/README.md, "Machine").
+MACHINE_OF_OLD_RECORDS = "2-core AMD EPYC with bfloat16, per results/README.md: the record names no CPU"
+# lesson07-final-model.json records no date: the day benchmarks/lesson07_full.py wrote it (results/README.md).
+DATE_OF_UNDATED = {"lesson07-final-model.json": "2026-12-06"}
+
+
+@cache
+def load(file: str) -> dict:
+    return json.loads((RESULTS / file).read_text())
+
+
+def machine_of(file: str) -> str:
+    """The machine a record was measured on, in words: CPU model, cores, bfloat16 or not."""
+    m = str(load(file).get("machine", ""))
+    if "bfloat16" not in m:
+        return MACHINE_OF_OLD_RECORDS
+    cpu = "AMD EPYC" if "AMD EPYC" in m else "x86_64"
+    cores = re.search(r"(\d+) CPU cores", m)
+    bf16 = "without bfloat16 (AVX2 only)" if "no bfloat16" in m else "with bfloat16"
+    return f"{cores.group(1) + '-core ' if cores else ''}{cpu} {bf16}"
+
+
+def date_of(file: str) -> str:
+    d = load(file)
+    return str(d.get("started") or d.get("date") or DATE_OF_UNDATED.get(file, "undated"))[:10]
+
+
+def _get(data, path: str):
+    """Follow a key path: ``lessons[lesson=04].seconds``, ``val_accuracy[-1]``, ``sizing.memory.quick.gib``."""
+    for part in path.split("."):
+        m = re.fullmatch(r"(\w+)(?:\[(.+)\])?", part)
+        data = data[m.group(1)]
+        if m.group(2):
+            sel = m.group(2)
+            if "=" in sel:
+                conds = [c.split("=") for c in sel.split(",")]
+                data = next(x for x in data if all(str(x.get(k)) == v for k, v in conds))
+            else:
+                data = data[int(sel)]
+    return data
+
+
+def _wall(data) -> float:
+    """Seconds from a run's start to its end: one run of the whole course, as the clock saw it."""
+    started, finished = (datetime.fromisoformat(data[k]) for k in ("started", "finished"))
+    return (finished - started).total_seconds()
+
+
+def fmt_duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+
+
+FORMATS = {
+    "duration": fmt_duration,
+    "min": lambda s: f"{s / 60:.1f} min",
+    "s": lambda s: f"{s:.0f} s",
+    "pct": lambda v: f"{100 * v:.1f}%",
+    "acc": lambda v: f"{v:.4f}",
+    "gib": lambda v: f"{v:.1f} GiB",
+    "gib0": lambda v: f"{v:.0f} GiB",
+    "mib_as_gib": lambda v: f"{v / 1024:.1f} GiB",  # a record's MiB, shown in GiB (1 GiB = 1024 MiB)
+    "ips": lambda v: f"{v:,.0f} images/s",
+    "int": lambda v: f"{v:.0f}",
+    "median_ips": lambda v: f"{sorted(v)[len(v) // 2]:.0f} images/s",
+}
+
+
+@dataclass(frozen=True)
+class Figure:
+    file: str  # in results/
+    path: str  # key path in it, or "@wall" (started to finished), or what ``calc`` computes, in words
+    fmt: str  # a key of FORMATS
+    calc: Callable[[dict], float] | None = None  # computes the value from the whole record, where no key path can
+
+    @property
+    def value(self):
+        if self.calc is not None:
+            return self.calc(load(self.file))
+        return _wall(load(self.file)) if self.path == "@wall" else _get(load(self.file), self.path)
+
+    @property
+    def text(self) -> str:
+        return FORMATS[self.fmt](self.value)
+
+    @property
+    def source(self) -> str:
+        return f"`results/{self.file}` ({machine_of(self.file)}, {date_of(self.file)})"
+
+
+# The course's runs: key -> (file, lessons it holds).
+RUNS = {
+    "quick_avx2": ("course-run-quick-avx2.json", LESSONS),  # one run of the whole quick course, no bfloat16
+    "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "07")),  # 01-07, bfloat16 (05 not run)
+    "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
+    "full07_bf16": ("course-run-full-07.json", ("07",)),
+    "full07_f32": ("course-run-full-07-float32.json", ("07",)),
+    "race07_avx2": ("course-run-full-07-race.json", ("07",)),
+}
+
+
+def _others_gib(sizing: dict) -> float:
+    """GiB per student for the lessons other than 05 and 07 in `quick`: their largest kernel peak + 25%, the margin
+    benchmarks/class_sizing.py adds to lesson 07's (``sizing.memory``), rounded as that figure is."""
+    peak = max(
+        x["peak_rss_mib"]
+        for x in sizing["lessons"]
+        if x["profile"] == "quick" and x["lesson"] not in ("05", "07") and x["status"] == "ok"
+    )
+    return round(peak * 1.25 / 1024, 1)
+
+
+def _finetune_epoch_s(timing: dict) -> float:
+    """Lesson 05's fine-tuning epoch: the last Keras epoch line of the timing run, after the features-once timing."""
+    lines = timing["timing_lines"]
+    after = next(i for i, line in enumerate(lines) if line.startswith("features once"))
+    epochs = [line for line in lines[after:] if "epoch_seconds:" in line]
+    return float(re.search(r"epoch_seconds: ([\d.]+)", epochs[-1]).group(1))
+
+
+def _vgg_bf16_ips(throughput: dict) -> float:
+    """The median of every timed epoch of the frozen VGG16 + M4 head in bfloat16 (results/throughput.md's row)."""
+    return median(
+        v
+        for run in throughput["runs"]
+        for r in run["results"]
+        if r["model"] == "VGG" and r["precision"] == "bf16"
+        for v in r["images_per_second"]
+    )
+
+
+def _registry() -> dict[str, Figure]:
+    f: dict[str, Figure] = {}
+    for key, (file, lessons) in RUNS.items():
+        f[f"{key}_wall"] = Figure(file, "@wall", "min")
+        for n in lessons:
+            f[f"{key}_{n}"] = Figure(file, f"lessons[lesson={n}].seconds", "duration")
+            for split in ("Validation", "Test"):
+                accs = _get(load(file), f"lessons[lesson={n}]")["accuracies"]
+                if any(a["split"] == split for a in accs):
+                    f[f"{key}_{n}_{split[:4].lower()}"] = Figure(
+                        file, f"lessons[lesson={n}].accuracies[split={split}].value", "acc"
+                    )
+    for n in LESSONS:
+        for profile in ("smoke", "quick"):
+            f[f"sizing_{profile}_{n}"] = Figure(
+                "class-sizing.json", f"lessons[lesson={n},profile={profile}].wall_s", "duration"
+            )
+    sz, sz05 = "class-sizing.json", "class-sizing-05-quick.json"
+    for run in load(sz)["lessons"]:
+        if run["status"] == "ok":
+            n, profile = run["lesson"], run["profile"]
+            f[f"sizing_peak_{profile}_{n}"] = Figure(
+                sz, f"lessons[lesson={n},profile={profile}].peak_rss_mib", "mib_as_gib"
+            )
+    # lesson 05 in `quick` did not run in class-sizing.json (no ImageNet weights); class-sizing-05-quick.json ran
+    # it alone
+    f["sizing_peak_quick_05_alone"] = Figure(sz05, "lessons[lesson=05].peak_rss_mib", "mib_as_gib")
+    f["sizing_cpu_quick_05_alone"] = Figure(sz05, "lessons[lesson=05].cpu_s", "duration")
+    f["sizing_memory_quick_05"] = Figure(sz05, "sizing.memory.quick.gib", "gib")
+    f["sizing_memory_others_quick"] = Figure(
+        sz, "largest peak of lessons 01-04, 06, 08 in quick, + 25%", "gib", lambda d: _others_gib(d)
+    )
+    for students in (20,):
+        f[f"sizing_class{students}_07"] = Figure(
+            sz,
+            f"{students} x sizing.memory.quick.gib",
+            "gib0",
+            lambda d, k=students: k * d["sizing"]["memory"]["quick"]["gib"],
+        )
+        f[f"sizing_class{students}_others"] = Figure(
+            sz, f"{students} x the other lessons' memory per student", "gib0", lambda d, k=students: k * _others_gib(d)
+        )
+    f["sizing_memory_quick"] = Figure("class-sizing.json", "sizing.memory.quick.gib", "gib")
+    f["sizing_memory_smoke"] = Figure("class-sizing.json", "sizing.memory.smoke.gib", "gib")
+    f["sizing_students"] = Figure("class-sizing.json", "sizing.students_within_slowdown", "int")
+    for p, file in (("quick_bf16", "lesson05-timing-quick.json"), ("full_bf16", "lesson05-timing-full.json")):
+        f[f"l05_timing_{p}"] = Figure(file, "seconds", "duration")
+    f["l05_timing_quick_avx2"] = Figure("lesson05-timing-quick-avx2.json", "seconds", "s")
+    f["l05_finetune_epoch_full"] = Figure(
+        "lesson05-timing-full.json", "the fine-tuning epoch's epoch_seconds (timing_lines)", "s", _finetune_epoch_s
+    )
+    f["l05_vgg_bf16_ips"] = Figure(
+        "throughput-lessons-03-05.json", "median images/s of the VGG16 rows in bf16", "ips", _vgg_bf16_ips
+    )
+    fm = "lesson07-final-model.json"
+    f["final_test"] = Figure(fm, "test_accuracy", "pct")
+    f["final_test_flip"] = Figure(fm, "test_accuracy_flip_tta", "pct")
+    f["final_test_none"] = Figure(fm, "test_accuracy_no_tta", "pct")
+    f["final_val"] = Figure(fm, "val_accuracy[-1]", "pct")
+    f["final_train_min"] = Figure(fm, "train_seconds", "min")
+    f["final_ips"] = Figure(fm, "images_per_second", "median_ips")
+    f["final_cmp_whitened_ips"] = Figure(fm, "compared[name=whitened_cnn].images_per_second", "ips")
+    f["final_cmp_m3_ips"] = Figure(fm, "compared[name=M3_deeper_cnn].images_per_second", "ips")
+    f["final_full07_test"] = Figure("course-run-full-07.json", "lessons[lesson=07].accuracies[split=Test].value", "pct")
+    f["final_f32_test"] = Figure(
+        "course-run-full-07-float32.json", "lessons[lesson=07].accuracies[split=Test].value", "pct"
+    )
+    return f
+
+
+@cache
+def registry() -> dict[str, Figure]:
+    return _registry()
+
+
+class _Fill(dict):
+    """``str.format_map`` helper: ``{name}`` is a figure's text, ``{name:d}`` adds its date; records the sources."""
+
+    def __init__(self):
+        super().__init__()
+        self.sources: dict[str, str] = {}
+
+    def __missing__(self, name):
+        fig = registry()[name]
+        self.sources[fig.file] = fig.source
+        return _Text(fig)
+
+
+class _Text:
+    def __init__(self, fig: Figure):
+        self.fig = fig
+
+    def __format__(self, spec: str) -> str:
+        return f"{self.fig.text} ({date_of(self.fig.file)})" if spec == "d" else self.fig.text
+
+
+def fill(template: str) -> tuple[str, dict[str, str]]:
+    m = _Fill()
+    return template.format_map(m), m.sources
+
+
+def _sources_line(sources: dict[str, str]) -> str:
+    return "Measured: " + "; ".join(sources[k] for k in sorted(sources)) + "."
+
+
+# ---- the blocks --------------------------------------------------------------------------------------------------
+
+NOT_ALONE = "not measured alone"
+# Per lesson: (profile, images, epochs, CPU without bfloat16, CPU with bfloat16). Images and epochs are the
+# profile's settings (cifar_course/profiles.py), not measurements; every measured figure is a {placeholder}.
+RUNTIME_ROWS = {
+    "01": [
+        ("`smoke`", "600 / 200", "–", NOT_ALONE, "{sizing_smoke_01:d}"),
+        ("`quick`", "10,000 / 2,000", "–", "**{quick_avx2_01}**", "{quick_bf16_01:d}"),
+        ("`full`", "50,000 / 10,000", "–", "not measured", "{full_bf16_01:d}"),
+    ],
+    "02": [
+        ("`smoke`", "600 / 200", "1", NOT_ALONE, "{sizing_smoke_02:d}"),
+        ("`quick`", "10,000 / 2,000", "5", "**{quick_avx2_02}**", "{quick_bf16_02:d}"),
+        ("`full`", "50,000 / 10,000", "10", "not measured", "{full_bf16_02:d}; R1 test accuracy {full_bf16_02_test}"),
+    ],
+    "03": [
+        ("`smoke`", "600 / 200", "1", NOT_ALONE, "{sizing_smoke_03:d}"),
+        (
+            "`quick`",
+            "3,000 of 10,000 / 2,000",
+            "6 + 6",
+            "**{quick_avx2_03}**",
+            "not measured with 3,000 images; with that day's 9,000, {quick_bf16_03:d}",
+        ),
+        (
+            "`full`",
+            "50,000 / 10,000",
+            "10 + 10",
+            "not measured",
+            "{full_bf16_03:d}; M2 test accuracy {full_bf16_03_test}",
+        ),
+    ],
+    "04": [
+        ("`smoke`", "600 / 200", "1", NOT_ALONE, "{sizing_smoke_04:d}"),
+        (
+            "`quick`",
+            "10,000 / 2,000",
+            "3",
+            "**{quick_avx2_04}**",
+            "not measured with 3 epochs; with that day's 4, {quick_bf16_04:d}",
+        ),
+        (
+            "`full`",
+            "50,000 / 10,000",
+            "20",
+            "not measured",
+            "{full_bf16_04:d}; M3 validation {full_bf16_04_vali}, test {full_bf16_04_test}",
+        ),
+    ],
+    "05": [
+        ("`smoke`", "600 / 200", "2 (head) + 1 (fine-tuning)", NOT_ALONE, "{sizing_smoke_05:d}"),
+        (
+            "`quick`",
+            "5,000 of 10,000 / 2,000",
+            "10 (head), no fine-tuning",
+            "**{quick_avx2_05}** (random weights of VGG16's layout, times only)",
+            "not measured with these settings; with that day's 9,000 images and random weights, "
+            "{l05_timing_quick_bf16:d}",
+        ),
+        (
+            "`full`",
+            "50,000 / 10,000",
+            "10 (head) + 1 (fine-tuning)",
+            "not measured",
+            "{l05_timing_full_bf16:d} (random weights of VGG16's layout, times only)",
+        ),
+    ],
+    "06": [
+        (
+            "`smoke`",
+            "600 / 200 (training only when no run is saved)",
+            "1 (only then)",
+            NOT_ALONE,
+            "{sizing_smoke_06:d}",
+        ),
+        (
+            "`quick`",
+            "none / 2,000",
+            "none: a saved model",
+            "**{quick_avx2_06}** (on the course run's saved runs)",
+            "{quick_bf16_06:d}",
+        ),
+        ("`full`", "none / 10,000", "none: a saved model", "not measured", "{full_bf16_06:d} on M3's run"),
+    ],
+    "07": [
+        ("`smoke`", "600 / 200", "steps 0–12: 1 each; final model: 1", NOT_ALONE, "{sizing_smoke_07:d}"),
+        (
+            "`quick`",
+            "10,000 / 2,000",
+            "steps 0–7: 2 each on 2,500 images at batch 32; 8–13: the recorded full run "
+            "(`TRAIN_FINAL = True` trains the final model, 1 epoch on 9,000 images)",
+            "**{quick_avx2_07}**",
+            "not measured with these settings; with that day's, {quick_bf16_07:d}",
+        ),
+        (
+            "`full`",
+            "50,000 / 10,000",
+            "steps 0–12: 3 each on 5,000 images at batch 128; final model: 8 on 45,000 at batch 512",
+            "the race (steps 0–12) alone {race07_avx2_07:d} while other work shared the CPU "
+            "(`benchmarks/lesson07_race.py`); the whole lesson with the earlier race, bfloat16 switched off, "
+            "{full07_f32_07:d}",
+            "not measured with the race at batch 128; the whole lesson with the earlier race {full07_bf16_07:d}; "
+            "the final model alone trains in {final_train_min:d} (`benchmarks/lesson07_full.py`)",
+        ),
+    ],
+    "08": [
+        (
+            "`smoke`",
+            "600 / 200",
+            "M3: 1 (only when no run is saved); own data: 3",
+            NOT_ALONE,
+            "{sizing_smoke_08:d}",
+        ),
+        (
+            "`quick`",
+            "10,000 / 2,000",
+            "M3: 4 (only when no run is saved); own data: 8",
+            "**{quick_avx2_08}** (lesson 04's M3 explained)",
+            "{sizing_quick_08:d}",
+        ),
+        (
+            "`full`",
+            "50,000 / 10,000",
+            "M3: 8 (only when no run is saved); own data: 10",
+            "not measured",
+            "not measured",
+        ),
+    ],
+}
+RUNTIME_HEAD = (
+    "| profile | images (train / test) | epochs | CPU without bfloat16 (AVX2 only, like most laptops) "
+    "| CPU with bfloat16 |\n| --- | --- | --- | --- | --- |\n"
+)
+
+
+def block_runtime(n: str) -> str:
+    m = _Fill()
+    rows = "\n".join("| " + " | ".join(c.format_map(m) for c in r) + " |" for r in RUNTIME_ROWS[n])
+    date = date_of(RUNS["quick_avx2"][0])
+    note = (
+        f"The times without bfloat16 in `quick` come from one run of the whole quick course, "
+        f"`cifar-course run --profile quick` on {date} (`results/course-run-quick-avx2.md`; lesson 05 with a weights "
+        "file of VGG16's layout and random values, as no ImageNet weights can be downloaded there: its time does not "
+        "depend on the values). Each figure with bfloat16 carries its date; figures from before the current settings "
+        "say so. A laptop's cores differ, so take them as a guide. " + _sources_line(m.sources)
+    )
+    return RUNTIME_HEAD + rows + "\n\n" + note
+
+
+def block_readme_profiles() -> str:
+    text, src = fill(
+        "| profile | CPU without bfloat16 (AVX2 only, like most laptops) | CPU with bfloat16 | start with it when |\n"
+        "|---|---|---|---|\n"
+        "| `quick` | the whole course, 01-08, in **{quick_avx2_wall:d}** (one `cifar-course run --profile quick`, "
+        "started to finished; lesson 05 with random weights of VGG16's layout, as no ImageNet weights can be "
+        "downloaded there) | not measured with these settings; with the settings of 2026-12-01, lessons 01-07 in "
+        "{quick_bf16_wall:d} as one run (lesson 05 not run: no ImageNet weights; alone, with random weights, "
+        "{l05_timing_quick_bf16}) | you are learning: always start here |\n"
+        "| `full` (the default) | not measured as a whole: lesson 07's race alone took {race07_avx2_07:d} while other "
+        "work shared the CPU; its final model not measured | lessons 01-06 in {full_bf16_wall:d} as one run (lesson "
+        "05 not run; alone, with random weights, {l05_timing_full_bf16}); lesson 07 {full07_bf16_07:d} with its "
+        "earlier race | you want the reference numbers (Results, below) |\n"
+        "| `smoke` | the whole test command runs every notebook in it (CI) | 600 / 200 images, 1 epoch; the numbers "
+        "mean nothing | you run the tests |"
+    )
+    return text + "\n\n" + _sources_line(src)
+
+
+def block_readme_per_lesson() -> str:
+    parts = ", ".join(f"{n} {{quick_avx2_{n}}}" for n in LESSONS)
+    text, _ = fill(f"Per lesson in `quick`, without bfloat16: {parts} ")
+    date = date_of(RUNS["quick_avx2"][0])
+    return text + f"([results/course-run-quick-avx2.md](results/course-run-quick-avx2.md), {date})."
+
+
+TEACHING_NAMES = {
+    "01": "01 data exploration",
+    "02": "02 baseline CNN",
+    "03": "03 dropout",
+    "04": "04 deeper CNN",
+    "05": "05 transfer learning",
+    "06": "06 error analysis",
+    "07": "07 modern CNN",
+    "08": "08 what the network sees",
+}
+
+
+def block_teaching_runtime() -> str:
+    date = date_of(RUNS["quick_avx2"][0])
+    m = _Fill()
+    head = (
+        f"| lesson | `quick`, CPU without bfloat16 ({date}) | `quick`, CPU with bfloat16 (earlier settings) "
+        "| `full`, CPU with bfloat16 |\n|---|---|---|---|\n"
+    )
+    quick_bf16 = {n: f"{{sizing_quick_{n}:d}}" for n in LESSONS}
+    quick_bf16["05"] = "{l05_timing_quick_bf16:d} (random weights, that day's 9,000 images)"
+    full_bf16 = {n: f"{{full_bf16_{n}:d}}" for n in RUNS["full_bf16"][1]}
+    full_bf16["05"] = "{l05_timing_full_bf16:d} (random weights)"
+    full_bf16["07"] = "{full07_bf16_07:d} with the earlier race; its final model alone {final_train_min}"
+    full_bf16["08"] = "not measured"
+    extra = {"05": " (random weights of VGG16's layout)", "06": " on the course run's saved runs"}
+    rows = []
+    for n in LESSONS:
+        cells = (TEACHING_NAMES[n], f"{{quick_avx2_{n}}}" + extra.get(n, ""), quick_bf16[n], full_bf16[n])
+        rows.append("| " + " | ".join(c.format_map(m) for c in cells) + " |")
+    total = "{quick_avx2_wall}".format_map(m)
+    return (
+        head
+        + "\n".join(rows)
+        + f"\n\nThe whole `quick` course without bfloat16: **{total}** as one run. "
+        + _sources_line(m.sources)
+    )
+
+
+def block_sizing_memory() -> str:
+    text, src = fill(
+        "Peak memory of one student's kernel: {sizing_memory_quick} in `quick` (lesson 07), "
+        "{sizing_memory_smoke} in `smoke`; {sizing_students} students per 2 cores stay within the slowdown "
+        "the sizing allows."
+    )
+    return text + " " + _sources_line(src)
+
+
+def block_results_quick_avx2() -> str:
+    run = load(RUNS["quick_avx2"][0])
+    total = sum(x["seconds"] for x in run["lessons"])
+    cells = " | ".join(f"{x['seconds']:.1f}" for x in run["lessons"])
+    return (
+        f"**{total / 60:.1f} minutes** ({total:.0f} s) for lessons 01-08 (the sum of the lessons' times; "
+        f"{fmt_duration(_wall(run))} started to finished):\n\n"
+        "| lesson | "
+        + " | ".join(x["lesson"] for x in run["lessons"])
+        + " |\n"
+        + "|---" * (len(run["lessons"]) + 1)
+        + "|\n| seconds | "
+        + cells
+        + " |"
+    )
+
+
+def _span(values, fmt) -> str:
+    """'12-35 s' or '10 s-2.0 min': the smallest and the largest of some measurements, each formatted."""
+    lo, hi = fmt(min(values)), fmt(max(values))
+    if lo == hi:
+        return lo
+    a, b = lo.rsplit(" ", 1), hi.rsplit(" ", 1)
+    return f"{a[0]}-{hi}" if a[1] == b[1] else f"{lo}-{hi}"
+
+
+def block_sizing_tables() -> str:
+    """docs/teaching.md, "How big a server": one kernel per lesson, then 1, 2 and 4 students at once."""
+    d = load("class-sizing.json")
+    gib = FORMATS["mib_as_gib"]
+
+    def of(profile, key, lessons):
+        return [
+            x[key] for x in d["lessons"] if x["profile"] == profile and x["lesson"] in lessons and x["status"] == "ok"
+        ]
+
+    others = ("01", "02", "03", "04", "05", "06", "08")
+    l07 = {p: next(x for x in d["lessons"] if x["profile"] == p and x["lesson"] == "07") for p in ("smoke", "quick")}
+    m = _Fill()
+    l05 = "{sizing_peak_quick_05_alone}".format_map(m)
+    m.sources["class-sizing.json"] = registry()["sizing_memory_quick"].source  # every other figure's record
+    one = (
+        "| one kernel, one lesson | `smoke` | `quick` |\n|---|---|---|\n"
+        f"| peak memory, lessons 01-06 and 08 | {_span(of('smoke', 'peak_rss_mib', others), gib)} "
+        f"| {_span(of('quick', 'peak_rss_mib', others), gib)}; lesson 05: {l05} (see below) |\n"
+        f"| peak memory, lesson 07 | {gib(l07['smoke']['peak_rss_mib'])} | **{gib(l07['quick']['peak_rss_mib'])}** |\n"
+        f"| CPU time, lessons 01-06 and 08 | {_span(of('smoke', 'cpu_s', others), fmt_duration)} each "
+        f"| {_span(of('quick', 'cpu_s', others), fmt_duration)} each |\n"
+        f"| CPU time, lesson 07 | {fmt_duration(l07['smoke']['cpu_s'])} | **{fmt_duration(l07['quick']['cpu_s'])}** "
+        f"({fmt_duration(l07['quick']['wall_s'])} of wall time on {d['cores']} cores) |"
+    )
+    conc = d["concurrency"]
+    rows = conc["rows"]
+    walls = [fmt_duration(r["mean_wall_s"]) + ("" if r["students"] == 1 else f" ({r['slowdown']:.2f}x)") for r in rows]
+    cpus = [fmt_duration(sum(r["cpu_s"]) / len(r["cpu_s"])) for r in rows]
+    mems = [gib(r["sum_peak_rss_mib"]) for r in rows]
+    two = (
+        f"| students at once on {d['cores']} cores (lesson {conc['lesson']}, `{conc['profile']}`) | "
+        + " | ".join(str(r["students"]) for r in rows)
+        + " |\n|---"
+        + "|---" * len(rows)
+        + "|\n| wall time of each | "
+        + " | ".join(walls)
+        + " |\n| CPU time of each (mean) | "
+        + " | ".join(cpus)
+        + " |\n| memory of the kernels together (sum of their peaks) | "
+        + " | ".join(mems)
+        + " |"
+    )
+    return one + "\n\n" + two + "\n\n" + _sources_line(m.sources)
+
+
+def blocks() -> dict:
+    b = {f"runtime-{n}": (lambda n=n: block_runtime(n)) for n in LESSONS}
+    b.update(
+        {
+            "readme-profiles": block_readme_profiles,
+            "readme-per-lesson": block_readme_per_lesson,
+            "teaching-runtime": block_teaching_runtime,
+            "sizing-memory": block_sizing_memory,
+            "sizing-tables": block_sizing_tables,
+            "results-quick-avx2": block_results_quick_avx2,
+        }
+    )
+    return b
+
+
+# ---- rewriting the pages -------------------------------------------------------------------------------------------
+
+
+class FiguresError(ValueError):
+    pass
+
+
+def render_text(text: str, where: str) -> tuple[str, list[str]]:
+    """The text with every block and inline figure regenerated, and the names of those that changed."""
+    changed: list[str] = []
+    known = blocks()
+
+    def block(m):
+        name = m.group(2)
+        if name not in known:
+            raise FiguresError(f"{where}: unknown figures block {name!r} (known: {', '.join(sorted(known))})")
+        new = "\n" + known[name]().strip("\n") + "\n\n"
+        if new != m.group(3):
+            changed.append(name)
+        return m.group(1) + new + m.group(4)
+
+    def inline(m):
+        name = m.group(2)
+        if name not in registry():
+            raise FiguresError(f"{where}: unknown figure {name!r} (see cifar_course/tools/figures.py)")
+        new = registry()[name].text
+        if new != m.group(3):
+            changed.append(name)
+        return m.group(1) + new + m.group(4)
+
+    text = BLOCK_RE.sub(block, text)
+    return INLINE_RE.sub(inline, text), changed
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    return sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def update(root: Path = ROOT, write: bool = True) -> list[str]:
+    """Regenerate every block; return 'file: name' for each that changed (written unless write=False)."""
+    import nbformat
+
+    stale: list[str] = []
+    for rel in PAGES:
+        path = root / rel
+        old = path.read_text()
+        new, changed = render_text(old, rel)
+        stale += [f"{rel}: {c}" for c in changed]
+        if write and new != old:
+            path.write_text(new)
+    for path in notebooks(root):
+        rel = str(path.relative_to(root))
+        nb = nbformat.read(path, as_version=4)
+        dirty = False
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type != "markdown":
+                continue
+            new, changed = render_text(cell.source, f"{rel} cell {i}")
+            stale += [f"{rel} cell {i}: {c}" for c in changed]
+            if new != cell.source:
+                cell.source, dirty = new, True
+        if write and dirty:
+            nbformat.write(nb, path)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="cifar-course figures", description=__doc__.splitlines()[0])
+    p.add_argument("--check", action="store_true", help="change nothing; exit 1 listing each stale block")
+    args = p.parse_args(argv)
+    return run(check=args.check)
+
+
+def run(check: bool = False) -> int:
+    stale = update(write=not check)
+    if check:
+        for s in stale:
+            print(f"stale: {s} (run: cifar-course figures)")
+        return 1 if stale else 0
+    for s in stale:
+        print(f"rewrote {s}")
+    print(f"{len(stale)} block(s) rewritten from results/" if stale else "every block is up to date")
+    return 0

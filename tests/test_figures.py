@@ -1,0 +1,237 @@
+"""No measured figure typed by hand: the pages quote results/*.json (issue 28).
+
+(a) every generated block (``<!-- figures: NAME -->``, ``<!-- figure: NAME -->``) is up to date with results/;
+(b) outside those blocks, README.md, docs/*.md and the notebooks' Markdown cells state no measured-looking figure
+    (a percentage, a duration, a speed, a memory size) that results/*.json does not hold, that is not a reference
+    number (cifar_course/reference.py, ../shared/spec/reference-models.md: the reference code's accuracies and wall
+    times, shown rounded or not), and that the short list of non-measurements below does not name.
+
+results/README.md is not scanned: it is the results log that the pages cite, a dated history of past measurements
+(each with its machine and command), not a page that teaches from them. Many of its figures predate the JSON
+records; they should move into results/*.json over time, and its generated blocks are still checked by (a).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from cifar_course.tools import figures
+
+ROOT = Path(__file__).resolve().parents[1]
+
+NUM = r"(\d[\d,]*(?:\.\d+)?)"
+RANGE = NUM + r"(?:\s?(?:-|–|to)\s?" + NUM + r")?"
+KINDS = {
+    "percent": re.compile(RANGE + r"\s?%"),
+    "duration": re.compile(RANGE + r"\s(s|sec|seconds?|min|minutes?|h|hours?)\b"),  # "mid-60s" is no duration
+    "speed": re.compile(RANGE + r"\s?(img/s|images/s|images per second)"),
+    "memory": re.compile(RANGE + r"\s?(GB|GiB|MB|MiB)\b"),
+}
+
+# Non-measurements that look like figures: (pattern on the line, reason). Keep it short.
+ALLOWED = [
+    (r"\b90 minutes\b|\b45 minutes\b|90-minute", "a class session's length, not a measurement"),
+    (r"\b20% of each class\b|\b10% of (the|its) pixels\b|\b100%\b|\b0%\b", "a setting or an explanation"),
+    (r"\b50%\b|\b10%\b", "chance levels and fractions in explanations, not measurements"),
+    (r"\b(30|60|120|600|900|1800|3600) s\b|\bTEST_MINUTES\b", "time limits and settings, not measurements"),
+    (r"checks of one submission get \d+ s\b", "the grading sandbox's time for the checks (a setting: checker_s)"),
+    (r"\d+% of (the|VGG16's|M3|its|the two)\b|holds \d+(\.\d+)?% of", "shares of parameters or steps: arithmetic"),
+    (
+        r"\| `(smoke|quick|full)` \| \d+ s \| [\d ]+(s|h) \| \d+ GB \||\b\d+ (GB|MB) of `/|over \d+ (GB|MB)\b",
+        "the grading sandbox's limits (settings)",
+    ),
+    (r"\(59 MB\)|are 186 MB", "sizes of downloads named by their publishers"),
+]
+ALLOWED_RE = [(re.compile(p), why) for p, why in ALLOWED]
+
+
+def _kind_of_key(key: str) -> set[str]:
+    k = key.lower()
+    kinds = set()
+    if any(w in k for w in ("second", "wall", "cpu_s", "minutes", "_s")) or k == "seconds":
+        kinds.add("duration")
+    if any(w in k for w in ("acc", "value", "slowdown", "ratio", "gap", "loss")):
+        kinds.add("percent")
+    if "images_per_second" in k or k == "median":
+        kinds.add("speed")
+    if any(w in k for w in ("mib", "gib", "rss", "memory")):
+        kinds.add("memory")
+    return kinds or {"percent", "duration", "speed", "memory"} if k in ("", "line") else kinds
+
+
+def _collect() -> dict[str, list[tuple[float, str]]]:
+    """Every number in results/*.json, tagged with what kind of figure it can back, and its unit."""
+    held: dict[str, list[tuple[float, str]]] = {k: [] for k in KINDS}
+
+    def from_text(text: str) -> None:
+        for kind, rx in KINDS.items():
+            for m in rx.finditer(text):
+                unit = m.group(3) if kind in ("duration", "speed", "memory") else "%"
+                for g in (1, 2):
+                    if m.group(g):
+                        held[kind].append((float(m.group(g).replace(",", "")), unit))
+        for m in re.finditer(r"(?:accuracy|acc)[^\d]{0,12}(\d\.\d+)", text):
+            held["percent"].append((float(m.group(1)), "fraction"))
+        for m in re.finditer(r"images_per_second: (\d+(?:\.\d+)?)", text):
+            held["speed"].append((float(m.group(1)), "images/s"))
+
+    def walk(node, key: str = "") -> None:
+        if isinstance(node, dict):
+            if "started" in node and "finished" in node:
+                try:
+                    a, b = (datetime.fromisoformat(node[k]) for k in ("started", "finished"))
+                    held["duration"].append(((b - a).total_seconds(), "s"))
+                except (TypeError, ValueError):
+                    pass
+            if isinstance(node.get("lessons"), list):
+                held["duration"].append((sum(x.get("seconds", 0) or 0 for x in node["lessons"]), "s"))
+            for k, v in node.items():
+                walk(v, k)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v, key)
+        elif isinstance(node, bool):
+            return
+        elif isinstance(node, (int, float)):
+            k = key.lower()
+            for kind in _kind_of_key(k):
+                unit = {
+                    "duration": "min" if "minute" in k else "s",
+                    "percent": "fraction" if node <= 1 else "%",
+                    "speed": "images/s",
+                    "memory": "GiB" if "gib" in k else "MiB",
+                }[kind]
+                held[kind].append((float(node), unit))
+        elif isinstance(node, str):
+            from_text(node)
+
+    for path in sorted((ROOT / "results").glob("*.json")):
+        walk(json.loads(path.read_text()))
+    return held
+
+
+def _reference() -> dict[str, set[float]]:
+    """The reference numbers: accuracies (percent) and the reference code's wall times (seconds)."""
+    from cifar_course import reference
+
+    text = (ROOT / "cifar_course" / "reference.py").read_text()
+    spec = ROOT.parent / "shared" / "spec" / "reference-models.md"
+    if spec.exists():
+        text += spec.read_text()
+    percents = {round(float(x) * 100, 1) for x in re.findall(r"\b0\.\d+", text)}
+    percents |= {float(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s?%", text)}
+    seconds = {float(r["measured_seconds"]) for r in reference.REFERENCE if r.get("measured_seconds")}
+    seconds |= {float(x) for x in re.findall(r"(\d+(?:\.\d+)?) s\b", text)}
+    return {"percent": percents, "duration": seconds}
+
+
+HELD = _collect()
+REFERENCE = _reference()
+
+
+def _to_seconds(v: float, unit: str) -> float:
+    u = unit.lower()
+    return v * 3600 if u.startswith("h") else v * 60 if u.startswith("min") else v
+
+
+def _matches(shown: float, decimals: int, candidates) -> bool:
+    slack = 0.5 * 10**-decimals + 1e-9
+    return any(abs(c - shown) <= slack for c in candidates)
+
+
+def backed(kind: str, value: float, decimals: int, unit: str) -> bool:
+    held = HELD[kind]
+    if kind == "percent":
+        measured = [v * 100 for v, u in held if u == "fraction"] + [v for v, u in held if u == "%"]
+        return _matches(value, decimals, measured + sorted(REFERENCE["percent"]))
+    if kind == "duration":
+        secs = [_to_seconds(v, u) for v, u in held] + sorted(REFERENCE["duration"])
+        scale = _to_seconds(1, unit)
+        return _matches(value, decimals, [s / scale for s in secs])
+    if kind == "speed":
+        return _matches(value, decimals, [v for v, _ in held])
+    gib = unit in ("GB", "GiB")
+    vals = [(v / 1024 if u == "MiB" else v) if gib else (v if u == "MiB" else v * 1024) for v, u in held]
+    return _matches(value, decimals, vals)
+
+
+def _strip_generated(text: str) -> str:
+    """Blank out generated blocks, inline figures, code and HTML comments, keeping the line numbers."""
+
+    def blank(m):
+        return re.sub(r"[^\n]", " ", m.group(0))
+
+    for rx in (figures.BLOCK_RE, figures.INLINE_RE, re.compile(r"```.*?```", re.S), re.compile(r"`[^`\n]*`")):
+        text = rx.sub(blank, text)
+    return text
+
+
+def pages() -> list[tuple[str, str]]:
+    out = [("README.md", (ROOT / "README.md").read_text())]  # not results/README.md: the log (module docstring)
+    out += [(str(p.relative_to(ROOT)), p.read_text()) for p in sorted((ROOT / "docs").glob("*.md"))]
+    for path in figures.notebooks(ROOT):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown":
+                out.append((f"{path.relative_to(ROOT)} cell {i}", cell.source))
+    return out
+
+
+def unbacked(text: str) -> list[tuple[int, str]]:
+    """(line, figure) for each measured-looking figure outside generated blocks that nothing backs. ALLOWED patterns
+    match the page's own line (code spans included: "| `smoke` | 300 s |"), at the positions of the stripped line."""
+    found = []
+    for lineno, (line, own) in enumerate(zip(_strip_generated(text).splitlines(), text.splitlines()), 1):
+        if not line.strip():
+            continue
+        spans = [x.span() for a, _ in ALLOWED_RE for x in a.finditer(own)]
+        for kind, rx in KINDS.items():
+            for m in rx.finditer(line):
+                if any(a < m.end() and b > m.start() for a, b in spans):
+                    continue
+                unit = m.group(3) if kind != "percent" else "%"
+                for g in (1, 2):
+                    raw = m.group(g)
+                    if not raw:
+                        continue
+                    value = float(raw.replace(",", ""))
+                    decimals = len(raw.split(".")[1]) if "." in raw else 0
+                    if not backed(kind, value, decimals, unit):
+                        found.append((lineno, f"{m.group(0).strip()} ({kind})"))
+    return found
+
+
+def test_generated_blocks_are_up_to_date():
+    stale = figures.update(ROOT, write=False)
+    assert not stale, "blocks out of step with results/*.json; run `cifar-course figures`:\n" + "\n".join(stale)
+
+
+def test_every_block_and_figure_renders():
+    for name, make in figures.blocks().items():
+        assert make().strip(), name
+    for name, fig in figures.registry().items():
+        assert fig.text and fig.source, name
+
+
+def test_scanner_catches_a_typed_figure():
+    assert unbacked("It reached 91.3% in 7.7 minutes at 12345 images/s, using 9.9 GB.")
+    assert not unbacked("It reached 89.8% (0.898 in results) in 18.1 min.")
+    assert not unbacked("<!-- figure: final_test -->12.3%<!-- /figure -->")
+
+
+@pytest.mark.parametrize("where,text", pages(), ids=[w for w, _ in pages()])
+def test_no_measured_figure_typed_by_hand(where, text):
+    bad = unbacked(text)
+    assert not bad, (
+        f"{where} states measured figures that results/*.json does not hold:\n"
+        + "\n".join(f"  {where}:{line}: {fig}" for line, fig in bad)
+        + "\nRead them from results/ (a `<!-- figures: NAME -->` block or `<!-- figure: NAME -->` inline, see "
+        "cifar_course/tools/figures.py), record the measurement in results/, or drop the number. A non-measurement "
+        "(a setting, a session length) goes in ALLOWED in tests/test_figures.py, with its reason."
+    )
