@@ -8,7 +8,8 @@
 sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION``, the check cell a locked, autograded test cell, and
 the hidden solution cell goes. nbgrader's own ``generate_assignment`` then writes the student editions
 (OUT/release/<lesson>/) and records the cells in OUT/gradebook.db; plain copies for a class without nbgrader go
-to OUT/student/. OUT is an nbgrader course folder: a teacher grades there with ``nbgrader autograde``.
+to OUT/student/. OUT is an nbgrader course folder: a teacher grades it with ``cifar-course classroom autograde``
+(tools/grading.py: each submission in a sandbox).
 ``grades`` reads nbgrader's gradebook and prints (and writes as CSV) the points of every student.
 
 nbgrader is imported only when a command needs it, so ``cifar-course --help`` stays fast.
@@ -31,6 +32,7 @@ BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 SCHEMA_VERSION = 3  # nbgrader's cell metadata schema
 
 CONFIG_FILE = "nbgrader_config.py"
+STATUS_FILE = "grading-status.json"
 CONFIG_TEXT = """\
 # nbgrader's settings for this course folder, written by `cifar-course classroom release`.
 # Run nbgrader from this folder (cd into it): nbgrader autograde LESSON, nbgrader export, ...
@@ -83,20 +85,20 @@ class Released:
 
 
 # --------------------------------------------------------------------------- reading a lesson
-def _src(cell) -> str:
+def src(cell) -> str:
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
 
 
 def _cell_line(cell) -> str:
-    return one_line(_src(cell), 60) or "(empty)"
+    return one_line(src(cell), 60) or "(empty)"
 
 
 def _where(lesson: str, cells: list, index: int, what: str = "cell") -> str:
     return f"lesson {lesson}: {what} [{index}] `{_cell_line(cells[index])}`"
 
 
-def _parse(source: str, where: str) -> ast.Module:
+def parse(source: str, where: str) -> ast.Module:
     """The syntax tree of a code cell; IPython's %magic and !shell lines count as `pass` (line numbers kept)."""
     lines = [
         re.match(r"\s*", line).group(0) + "pass" if line.lstrip().startswith(("%", "!")) else line
@@ -108,7 +110,7 @@ def _parse(source: str, where: str) -> ast.Module:
         raise ToolError(f"{where} is not valid Python (line {err.lineno}: {err.msg})", EXIT_FAILED) from None
 
 
-def _is_check_call(node: ast.AST) -> bool:
+def is_check_call(node: ast.AST) -> bool:
     """``cc.checks.check_...(...)`` (or ``checks.check_...(...)``) as a statement of its own."""
     if not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)):
         return False
@@ -124,7 +126,7 @@ def _is_check_call(node: ast.AST) -> bool:
 
 
 def _calls_a_check(tree: ast.Module) -> bool:
-    return any(_is_check_call(node) for node in ast.walk(tree))
+    return any(is_check_call(node) for node in ast.walk(tree))
 
 
 def _names_set_to_none(tree: ast.Module) -> list[str]:
@@ -155,8 +157,8 @@ def strip_checks(solution: str, check: str, where: str) -> str:
     """The solution cell's code without its check: the check cell's statements, where the solution repeats them
     at its top level, and every other ``cc.checks.check_...(...)`` statement, at any depth (a block left empty
     gets ``pass``). Comments and everything else stay."""
-    tree = _parse(solution, where)
-    check_dumps = [ast.dump(node) for node in _parse(check, where).body]
+    tree = parse(solution, where)
+    check_dumps = [ast.dump(node) for node in parse(check, where).body]
     dumps = [ast.dump(node) for node in tree.body]
     drop: set[int] = set()  # ids of the statements to remove
     n = len(check_dumps)
@@ -164,7 +166,7 @@ def strip_checks(solution: str, check: str, where: str) -> str:
         if n and dumps[start : start + n] == check_dumps:
             drop |= {id(node) for node in tree.body[start : start + n]}
             break
-    drop |= {id(node) for node in ast.walk(tree) if _is_check_call(node)}
+    drop |= {id(node) for node in ast.walk(tree) if is_check_call(node)}
 
     lines = solution.split("\n")
     removed: set[int] = set()  # 0-based line numbers
@@ -182,7 +184,7 @@ def strip_checks(solution: str, check: str, where: str) -> str:
     code = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
     if not code.strip():
         raise ToolError(f"{where} holds no code besides its check: nothing to use as the solution", EXIT_FAILED)
-    _parse(text, where + " (without its check)")
+    parse(text, where + " (without its check)")
     return text
 
 
@@ -211,7 +213,7 @@ def find_exercises(nb: dict, lesson: str) -> list[Exercise]:
                 EXIT_FAILED,
             )
         check = code[-1]
-        check_tree = _parse(_src(cells[check]), _where(lesson, cells, check))
+        check_tree = parse(src(cells[check]), _where(lesson, cells, check))
         if not _calls_a_check(check_tree):
             raise ToolError(
                 f"{where}: the code cell before it, [{check}] `{_cell_line(cells[check])}`, calls no "
@@ -221,7 +223,7 @@ def find_exercises(nb: dict, lesson: str) -> list[Exercise]:
         read = _names_read(check_tree)
         exercise, unanswered = None, []
         for candidate in reversed(code[:-1]):
-            tree = _parse(_src(cells[candidate]), _where(lesson, cells, candidate))
+            tree = parse(src(cells[candidate]), _where(lesson, cells, candidate))
             unanswered = [name for name in _names_set_to_none(tree) if name in read]
             if unanswered:
                 exercise = candidate
@@ -233,7 +235,7 @@ def find_exercises(nb: dict, lesson: str) -> list[Exercise]:
                 "(`x = None  # your code`)",
                 EXIT_FAILED,
             )
-        solution = strip_checks(_src(cell), _src(cells[check]), where)
+        solution = strip_checks(src(cell), src(cells[check]), where)
         exercises.append(Exercise(len(exercises) + 1, exercise, check, index, solution, unanswered))
         boundary = index
     return exercises
@@ -259,7 +261,7 @@ def source_notebook(nb: dict, lesson: str, points: float = 1) -> tuple[dict, lis
         if cell["cell_type"] == "code":
             cell["outputs"], cell["execution_count"] = [], None
     for ex in exercises:
-        given = _src(cells[ex.exercise_cell]).rstrip("\n")
+        given = src(cells[ex.exercise_cell]).rstrip("\n")
         cells[ex.exercise_cell]["source"] = f"{given}\n{BEGIN_SOLUTION}\n{ex.solution_code}\n{END_SOLUTION}"
         cells[ex.exercise_cell].setdefault("metadata", {})["nbgrader"] = _nbgrader(
             f"{lesson}-ex{ex.number}-answer", solution=True, grade=False, locked=False
@@ -294,7 +296,7 @@ def plain_student_copy(nb: dict) -> dict:
 
 
 # --------------------------------------------------------------------------- nbgrader itself
-def _require_nbgrader() -> None:
+def require_nbgrader() -> None:
     try:
         import nbgrader  # noqa: F401
     except ImportError:
@@ -305,7 +307,7 @@ def _require_nbgrader() -> None:
         ) from None
 
 
-def _config(course: Path):
+def config(course: Path):
     """nbgrader's configuration for the course folder: its nbgrader_config.py, with the folder as root."""
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -316,12 +318,12 @@ def _config(course: Path):
 
 def _generate_assignment(course: Path, assignment: str) -> None:
     """``nbgrader generate_assignment ASSIGNMENT --force`` in the course folder, in this process."""
-    _require_nbgrader()
+    require_nbgrader()
     from nbgrader.converters import GenerateAssignment
     from nbgrader.coursedir import CourseDirectory
     from nbgrader.utils import capture_log
 
-    cfg = _config(course)
+    cfg = config(course)
     coursedir = CourseDirectory(config=cfg)
     coursedir.assignment_id = assignment
     app = GenerateAssignment(coursedir=coursedir, config=cfg)
@@ -358,12 +360,12 @@ def release(out: str | Path, notebooks: str | Path | None = None, only: str | No
         nb = json.loads(lesson.path.read_text(encoding="utf-8"))
         prepared.append((lesson, *source_notebook(nb, lesson.name, points)))
     course.mkdir(parents=True, exist_ok=True)
-    config = course / CONFIG_FILE
-    if not config.exists():
-        config.write_text(CONFIG_TEXT, encoding="utf-8")
-        say(f"Wrote {config} (nbgrader's settings for this course folder)")
+    settings = course / CONFIG_FILE
+    if not settings.exists():
+        settings.write_text(CONFIG_TEXT, encoding="utf-8")
+        say(f"Wrote {settings} (nbgrader's settings for this course folder)")
     else:
-        say(f"Kept {config} as it is")
+        say(f"Kept {settings} as it is")
     written = []
     for lesson, nb, exercises in prepared:
         source = course / "source" / lesson.name / f"{lesson.name}.ipynb"
@@ -387,7 +389,8 @@ def release(out: str | Path, notebooks: str | Path | None = None, only: str | No
     say(f"  gradebook: {course / 'gradebook.db'}")
     say(
         f"Grade: put each student's notebook at {course / 'submitted'}/<student>/<lesson>/<lesson>.ipynb, then "
-        f"cd {course} && COURSE_PROFILE=smoke nbgrader autograde <lesson>; cifar-course classroom grades {course}"
+        f"cifar-course classroom autograde {course} (each in a sandbox; see docs/teaching.md, section 4); "
+        f"cifar-course classroom grades {course}"
     )
     return written
 
@@ -403,12 +406,13 @@ class GradeRow:
     score: float
     max_score: float
     submitted: bool = True
+    submission_id: str | None = None  # nbgrader's id of the submission (grading-status.json names it)
 
 
 def read_grades(out: str | Path) -> tuple[list[GradeRow], dict[str, list[tuple[str, float]]]]:
     """Every student's points per lesson and exercise, from nbgrader's gradebook in the course folder, and each
     lesson's graded cells with their points. Lessons a student did not hand in are rows with submitted=False."""
-    _require_nbgrader()
+    require_nbgrader()
     from nbgrader.api import Gradebook, MissingEntry
 
     course = Path(out).expanduser().resolve()
@@ -438,8 +442,40 @@ def read_grades(out: str | Path) -> tuple[list[GradeRow], dict[str, list[tuple[s
                 for notebook in submission.notebooks:
                     for grade in notebook.grades:
                         got[grade.name] = (float(grade.score or 0), float(grade.max_score))
-                rows.append(GradeRow(student.id, assignment.name, got, float(submission.score), top))
+                rows.append(
+                    GradeRow(student.id, assignment.name, got, float(submission.score), top, True, submission.id)
+                )
     return rows, cells
+
+
+def read_status(out: str | Path) -> dict:
+    """What `classroom autograde` recorded for each submission, STATUS_FILE beside the gradebook: lesson -> student
+    -> {"status": "graded" or "not graded: ...", ...}; {} when nothing was graded that way."""
+    path = Path(out).expanduser().resolve() / STATUS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise ToolError(f"{path} is not valid JSON ({one_line(err)}): remove it and grade again", EXIT_FAILED) from None
+    return status if isinstance(status, dict) else {}
+
+
+def grading_status(rows: list[GradeRow], status: dict) -> str:
+    """The status column of a student's handed-in lessons: "graded", or "not graded: 01: <reason>"; a lesson graded
+    outside `classroom autograde` (nbgrader autograde), or with --no-sandbox, says so in brackets."""
+    problems, notes = [], []
+    for row in rows:
+        entry = status.get(row.lesson, {}).get(row.student)
+        if not isinstance(entry, dict) or entry.get("submission_id") != row.submission_id:
+            notes.append(f"{row.lesson[:2]} by nbgrader autograde, unsandboxed")
+        elif str(entry.get("status", "")).startswith("not graded"):
+            problems.append(f"{row.lesson[:2]}: {entry['status'].removeprefix('not graded: ')}")
+        elif entry.get("sandbox") is False:
+            notes.append(f"{row.lesson[:2]} without sandbox")
+    if problems:
+        return "not graded: " + "; ".join(problems)
+    return "graded" + (f" ({'; '.join(notes)})" if notes else "")
 
 
 def _exercise_order(grade_id: str):
@@ -464,9 +500,10 @@ def grades(out: str | Path, csv_path: str | Path | None = None) -> list[GradeRow
     for lesson in lessons:
         header += [_short(name, lesson) for name, _ in cells[lesson]] + [f"{lesson[:2]} total"]
         top += [f"{points:g}" for _, points in cells[lesson]] + [f"{sum(p for _, p in cells[lesson]):g}"]
-    header += ["total", "out of"]
+    header += ["total", "out of", "status"]
     everything = sum(points for lesson in lessons for _, points in cells[lesson])
-    top += [f"{everything:g}", f"{everything:g}"]
+    top += [f"{everything:g}", f"{everything:g}", ""]
+    status = read_status(out)
     table = []
     for student in sorted({row.student for row in rows}):
         line, total = [student], 0.0
@@ -478,14 +515,15 @@ def grades(out: str | Path, csv_path: str | Path | None = None) -> list[GradeRow
                 total += row.score
             else:  # not handed in
                 line += ["-"] * (len(cells[lesson]) + 1)
-        table.append(line + [f"{total:g}", f"{everything:g}"])
+        handed_in = [r for r in rows if r.student == student and r.lesson in lessons and r.submitted]
+        table.append(line + [f"{total:g}", f"{everything:g}", grading_status(handed_in, status)])
     if not table:
-        say(f"No student graded yet in {Path(out).expanduser()} (nbgrader autograde <lesson> fills the gradebook)")
+        say(f"No student graded yet in {Path(out).expanduser()} (cifar-course classroom autograde fills the gradebook)")
         return rows
     widths = [max(len(r[i]) for r in [header, top, *table]) for i in range(len(header))]
     for line in [header, top, *table]:
         say("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
-    if any("-" in line for line in table):
+    if any("-" in line[:-1] for line in table):
         say("(-: not handed in)")
     if waiting:
         say(f"Released, not graded yet: {', '.join(waiting)}")
@@ -496,7 +534,7 @@ def grades(out: str | Path, csv_path: str | Path | None = None) -> list[GradeRow
             writer = csv.writer(handle)
             writer.writerow(header)
             writer.writerow(top)
-            writer.writerows([[("" if cell == "-" else cell) for cell in line] for line in table])
+            writer.writerows([[("" if cell == "-" else cell) for cell in line[:-1]] + line[-1:] for line in table])
         n, k = len(table), len(lessons)
         say(f"Grades: {path} ({n} student{'s' * (n != 1)}, {k} lesson{'s' * (k != 1)})")
     return rows
