@@ -3,8 +3,8 @@
 (a) every generated block (``<!-- figures: NAME -->``, ``<!-- figure: NAME -->``) is up to date with results/;
 (b) outside those blocks, README.md, docs/*.md and the notebooks' Markdown cells state no measured-looking figure
     (a percentage, a duration, a speed, a memory size) that results/*.json does not hold, that is not a reference
-    number (cifar_course/reference.py, ../shared/spec/reference-models.md: the reference code's accuracies and wall
-    times, shown rounded or not), and that the short list of non-measurements below does not name.
+    number (cifar_course/reference.py, results/reference-models.md, a copy of ../shared/spec: the reference code's
+    accuracies and wall times, shown rounded or not), and that the short list of non-measurements below does not name.
 
 results/README.md is not scanned: it is the results log that the pages cite, a dated history of past measurements
 (each with its machine and command), not a page that teaches from them. Many of its figures predate the JSON
@@ -116,14 +116,15 @@ def _collect() -> dict[str, list[tuple[float, str]]]:
     return held
 
 
+SPEC = ROOT / "results" / "reference-models.md"  # a copy of ../shared/spec/reference-models.md
+
+
 def _reference() -> dict[str, set[float]]:
     """The reference numbers: accuracies (percent) and the reference code's wall times (seconds)."""
     from cifar_course import reference
 
     text = (ROOT / "cifar_course" / "reference.py").read_text()
-    spec = ROOT.parent / "shared" / "spec" / "reference-models.md"
-    if spec.exists():
-        text += spec.read_text()
+    text += SPEC.read_text()  # the repository's copy, so a clone without ../shared reads the same numbers
     percents = {round(float(x) * 100, 1) for x in re.findall(r"\b0\.\d+", text)}
     percents |= {float(x) for x in re.findall(r"(\d+(?:\.\d+)?)\s?%", text)}
     seconds = {float(r["measured_seconds"]) for r in reference.REFERENCE if r.get("measured_seconds")}
@@ -235,3 +236,10 @@ def test_no_measured_figure_typed_by_hand(where, text):
         "cifar_course/tools/figures.py), record the measurement in results/, or drop the number. A non-measurement "
         "(a setting, a session length) goes in ALLOWED in tests/test_figures.py, with its reason."
     )
+
+
+def test_the_reference_spec_copy_matches_the_shared_one_where_there_is_one():
+    shared = ROOT.parent / "shared" / "spec" / "reference-models.md"
+    if not shared.exists():
+        pytest.skip("no ../shared/spec beside this clone: the copy in results/ is what the scan reads")
+    assert SPEC.read_text() == shared.read_text(), "results/reference-models.md is stale: copy the spec again"
