@@ -36,7 +36,8 @@ LESSONS = ("01", "02", "03", "04", "05", "06", "07", "08")
 BLOCK_RE = re.compile(r"(<!-- figures: ([\w-]+) -->)(.*?)(<!-- /figures -->)", re.S)
 INLINE_RE = re.compile(r"(<!-- figure: ([\w-]+) -->)(.*?)(<!-- /figure -->)", re.S)
 
-# Records written before the runner named the CPU: which machine they came from (results/README.md, "Machine").
+# Records written before the runner named the CPU: which machine they came from (results/README.md, "Machines
+# and data").
 MACHINE_OF_OLD_RECORDS = "2-core AMD EPYC with bfloat16, per results/README.md: the record names no CPU"
 # lesson07-final-model.json records no date: the day benchmarks/lesson07_full.py wrote it (results/README.md).
 DATE_OF_UNDATED = {"lesson07-final-model.json": "2026-12-06"}
@@ -47,9 +48,14 @@ def load(file: str) -> dict:
     return json.loads((RESULTS / file).read_text())
 
 
-def machine_of(file: str) -> str:
-    """The machine a record was measured on, in words: CPU model, cores, bfloat16 or not."""
-    m = str(load(file).get("machine", ""))
+def _runs_of(d: dict) -> list[dict]:
+    """The runs a record holds in ``runs`` (a list, or a dict by name), for records with no top-level fields."""
+    runs = d.get("runs")
+    return list(runs.values()) if isinstance(runs, dict) else runs if isinstance(runs, list) else []
+
+
+def _machine_words(m: str) -> str:
+    """A record's ``machine`` string in words; MACHINE_OF_OLD_RECORDS where it names no bfloat16 (no CPU)."""
     if "bfloat16" not in m:
         return MACHINE_OF_OLD_RECORDS
     cpu = "AMD EPYC" if "AMD EPYC" in m else "x86_64"
@@ -58,9 +64,32 @@ def machine_of(file: str) -> str:
     return f"{cores.group(1) + '-core ' if cores else ''}{cpu} {bf16}"
 
 
+def _machine_of_info(info: dict) -> str:
+    """benchmarks/throughput.py's ``info`` (CPU model, cores, bfloat16 flags) in words."""
+    bf16 = "with bfloat16" if info.get("avx512_bf16") or info.get("amx_bf16") else "without bfloat16"
+    return f"{info.get('cores', '?')}-core {info.get('cpu', 'x86_64')} {bf16}"
+
+
+def machine_of(file: str) -> str:
+    """The machine a record was measured on, in words: CPU model, cores, bfloat16 or not."""
+    d = load(file)
+    if "machine" in d:
+        return _machine_words(str(d["machine"]))
+    runs = _runs_of(d)  # a record of several runs: theirs, where they all name the same one
+    found = {_machine_words(str(r["machine"])) for r in runs if "machine" in r}
+    found |= {_machine_of_info(r["info"]) for r in runs if isinstance(r.get("info"), dict) and "cpu" in r["info"]}
+    return found.pop() if len(found) == 1 else MACHINE_OF_OLD_RECORDS
+
+
 def date_of(file: str) -> str:
     d = load(file)
-    return str(d.get("started") or d.get("date") or DATE_OF_UNDATED.get(file, "undated"))[:10]
+    date = d.get("started") or d.get("date") or DATE_OF_UNDATED.get(file)
+    if date:
+        return str(date)[:10]
+    found = sorted({str(r["date"])[:10] for r in _runs_of(d) if r.get("date")})
+    if not found:  # throughput.json names its day in its note
+        found = re.findall(r"\b\d{4}-\d{2}-\d{2}\b", str(d.get("note", "")))[:1]
+    return " to ".join(dict.fromkeys([found[0], found[-1]])) if found else "undated"
 
 
 def _get(data, path: str):
@@ -100,6 +129,7 @@ FORMATS = {
     "ips": lambda v: f"{v:,.0f} images/s",
     "int": lambda v: f"{v:.0f}",
     "median_ips": lambda v: f"{sorted(v)[len(v) // 2]:.0f} images/s",
+    "times": lambda v: f"{v:.1f}x",
 }
 
 
@@ -133,6 +163,20 @@ RUNS = {
     "full07_bf16": ("course-run-full-07.json", ("07",)),
     "full07_f32": ("course-run-full-07-float32.json", ("07",)),
     "race07_avx2": ("course-run-full-07-race.json", ("07",)),
+    # results/README.md's checks of the quick settings: the morning's run (lesson 07's final model trained; 05 not
+    # run) and seed 1 (CPU shared: their times are no speed figures)
+    "quick0928_avx2": ("course-run-quick-avx2-0928.json", ("01", "02", "03", "04", "06", "07", "08")),
+    "seed1_avx2": ("course-run-quick-avx2-seed1.json", ("03", "04", "07")),
+    "seed1b_avx2": ("course-run-quick-avx2-seed1-1156.json", ("04", "07", "08")),
+}
+# Records of lesson 07's race (steps 0-13 as saved runs): key -> file.
+RACES = {
+    "race07_avx2": "course-run-full-07-race.json",
+    "full07_bf16": "course-run-full-07.json",
+    "full07_f32": "course-run-full-07-float32.json",
+    "quick_avx2": "course-run-quick-avx2.json",
+    "quick0928_avx2": "course-run-quick-avx2-0928.json",
+    "seed1b_avx2": "course-run-quick-avx2-seed1-1156.json",
 }
 
 
@@ -153,6 +197,18 @@ def _finetune_epoch_s(timing: dict) -> float:
     after = next(i for i, line in enumerate(lines) if line.startswith("features once"))
     epochs = [line for line in lines[after:] if "epoch_seconds:" in line]
     return float(re.search(r"epoch_seconds: ([\d.]+)", epochs[-1]).group(1))
+
+
+def _l05_speedup(timing: dict) -> float:
+    """Lesson 05's cached features against end-to-end training: 'features once is 5.7x faster' (timing_lines)."""
+    line = next(x for x in timing["timing_lines"] if "features once is" in x)
+    return float(re.search(r"features once is ([\d.]+)x faster", line).group(1))
+
+
+def _race_steps(file: str) -> list[dict]:
+    """Lesson 07's saved runs that are steps of its race (or its final model), in order."""
+    runs = _get(load(file), "lessons[lesson=07]").get("saved_runs", [])
+    return sorted((r for r in runs if r.get("step") is not None), key=lambda r: r["step"])
 
 
 def _vgg_bf16_ips(throughput: dict) -> float:
@@ -217,6 +273,20 @@ def _registry() -> dict[str, Figure]:
     f["l05_finetune_epoch_full"] = Figure(
         "lesson05-timing-full.json", "the fine-tuning epoch's epoch_seconds (timing_lines)", "s", _finetune_epoch_s
     )
+    for p, file in (
+        ("full_bf16", "lesson05-timing-full.json"),
+        ("quick_bf16", "lesson05-timing-quick.json"),
+        ("quick_avx2", "lesson05-timing-quick-avx2.json"),
+    ):
+        f[f"l05_speedup_{p}"] = Figure(file, "'features once is ...x faster' (timing_lines)", "times", _l05_speedup)
+    for key, file in RACES.items():
+        for r in _race_steps(file):
+            f[f"{key}_step{r['step']}"] = Figure(
+                file, f"lessons[lesson=07].saved_runs[step={r['step']}].test_accuracy", "pct"
+            )
+            f[f"{key}_step{r['step']}_ips"] = Figure(
+                file, f"lessons[lesson=07].saved_runs[step={r['step']}].images_per_second", "ips"
+            )
     f["l05_vgg_bf16_ips"] = Figure(
         "throughput-lessons-03-05.json", "median images/s of the VGG16 rows in bf16", "ips", _vgg_bf16_ips
     )
@@ -229,6 +299,14 @@ def _registry() -> dict[str, Figure]:
     f["final_ips"] = Figure(fm, "images_per_second", "median_ips")
     f["final_cmp_whitened_ips"] = Figure(fm, "compared[name=whitened_cnn].images_per_second", "ips")
     f["final_cmp_m3_ips"] = Figure(fm, "compared[name=M3_deeper_cnn].images_per_second", "ips")
+    f["final_cmp_modern_ips"] = Figure(fm, "compared[name=modern_cnn].images_per_second", "ips")
+    f["final_val_6"] = Figure(fm, "val_accuracy[5]", "pct")  # after epoch 6 of 8
+    f["final_ips_min"] = Figure(
+        fm, "the slowest epoch's images_per_second", "ips", lambda d: min(d["images_per_second"])
+    )
+    f["final_ips_max"] = Figure(
+        fm, "the fastest epoch's images_per_second", "ips", lambda d: max(d["images_per_second"])
+    )
     f["final_full07_test"] = Figure("course-run-full-07.json", "lessons[lesson=07].accuracies[split=Test].value", "pct")
     f["final_f32_test"] = Figure(
         "course-run-full-07-float32.json", "lessons[lesson=07].accuracies[split=Test].value", "pct"
@@ -567,6 +645,193 @@ def block_sizing_tables() -> str:
     return one + "\n\n" + two + "\n\n" + _sources_line(m.sources)
 
 
+# ---- results/README.md: the index of the records, and tables made from them -----------------------------------------
+
+# What each record in results/ measured, in words (no figures: those are in the record). A record with a "what" of its
+# own is described by it; tests/test_figures.py checks that every record is described.
+RECORD_WHAT = {
+    "class-sizing.json": "every lesson in `smoke` and `quick`, each in a fresh kernel: wall time, CPU time and peak "
+    "memory (RSS of the kernel's process tree); then several students running one lesson at once. Lesson 05 in "
+    "`quick` did not run (no ImageNet weights)",
+    "class-sizing-05-quick.json": "lesson 05 in `quick` alone, with random weights of VGG16's layout: the peak "
+    "memory and CPU time missing from `class-sizing.json` (its wall time overlapped other work and says nothing)",
+    "course-run-full.json": "lessons 01-06 in `full` (05 not run: no ImageNet weights), the course's reference "
+    "run: time and accuracies per lesson, every saved run",
+    "course-run-full-07.json": "lesson 07 in `full` with the race as it was then (the wide steps at batch 512) and "
+    "the final model",
+    "course-run-full-07-float32.json": "the same lesson 07 run with oneDNN limited to AVX2 "
+    "(`ONEDNN_MAX_CPU_ISA=AVX2`): float32 everywhere, as on a CPU without bfloat16",
+    "course-run-full-07-race.json": "lesson 07's race (steps 0-12) in `full`, every step at batch 128, run by "
+    "`benchmarks/lesson07_race.py`; the CPU was shared for parts of it, so its times are no speed figures",
+    "course-run-quick.json": "the `quick` course, lessons 01-07, with the settings of that day (05 not run)",
+    "course-run-quick-avx2.json": "the whole `quick` course, 01-08, as a student's first run on a CPU like a "
+    "laptop's; lesson 05 with random weights of VGG16's layout (its accuracies, and lesson 06's of its run, left out)",
+    "course-run-quick-avx2-0928.json": "the `quick` course that morning, with lesson 07's final model trained "
+    "(05 not run)",
+    "course-run-quick-avx2-seed1.json": "lessons 03, 04 and 07 in `quick` with seed 1 and the morning's settings: "
+    "do the lessons' claims hold for another seed? (CPU partly shared: times are no speed figures)",
+    "course-run-quick-avx2-seed1-1156.json": "lessons 04, 07 and 08 in `quick` with seed 1 and the final quick "
+    "settings (CPU shared: times are no speed figures)",
+    "lesson05-timing-full.json": "lesson 05 in `full` with random weights of VGG16's layout: its times only",
+    "lesson05-timing-quick.json": "lesson 05 in `quick` with random weights of VGG16's layout: its times only",
+    "lesson05-timing-quick-avx2.json": "lesson 05 in `quick` with random weights, before the quick settings were cut",
+    "lesson07-final-model.json": "lesson 07's final model (step 13) trained alone, exactly as the lesson does; M3, "
+    "`whitened_cnn` and `modern_cnn` timed beside it",
+    "throughput.json": "training speed on the lessons' models: steps per execution, precision, batch size, tf.data, "
+    "thread pools (read with `throughput.md`)",
+    "throughput-lessons-03-05.json": "training speed of M1 and M2 (float32 against bfloat16; synthetic data) and of "
+    "the frozen VGG16 with M4's head",
+    "version-matrix.json": "the test suite on the oldest and newest versions the course supports (`nox -s matrix`)",
+    "report.md": "the saved runs of the `full` course run against the reference numbers, with `report.png`",
+    "reference-models.md": "no measurement of this course's code: a copy of the course's reference spec (the "
+    "tutorials' published numbers, and the reference code as measured when the course began)",
+}
+# Records that do not name the command that made them: the command (results/README.md, "Machines and data").
+COMMAND_OF_UNRECORDED = {
+    "lesson07-final-model.json": "python benchmarks/lesson07_full.py --json results/lesson07-final-model.json"
+}
+
+
+def _md_header(text: str) -> dict[str, str]:
+    """An MD record's own header lines: '- Command: `...`', '- Started: ...', '- Made: DATE by `...`', '- Machine:'."""
+    head: dict[str, str] = {}
+    for line in text.splitlines()[:12]:
+        if m := re.match(r"- (?:This )?[Mm]achine: ([^;]+)", line):
+            head["machine"] = _machine_words(m.group(1))
+        elif m := re.match(r"- Command: `([^`]+)`", line):
+            head["command"] = m.group(1)
+        elif m := re.match(r"- Started: (\S+?),", line):
+            head["date"] = m.group(1)[:10]
+        elif m := re.match(r"- Made: (\S+) by `([^`]+)`", line):
+            head["date"], head["command"] = m.group(1)[:10], m.group(2)
+    return head
+
+
+def _commands(d: dict, file: str) -> str:
+    """The command that made a record: its own, or its ``how``, or its runs' (the first, and how many more)."""
+    if d.get("how") and not d.get("command"):
+        return str(d["how"])
+    cmds = [d["command"]] if d.get("command") else [r["command"] for r in _runs_of(d) if r.get("command")]
+    cmds = list(dict.fromkeys(cmds)) or ([COMMAND_OF_UNRECORDED[file]] if file in COMMAND_OF_UNRECORDED else [])
+    if not cmds:
+        return "not recorded"
+    more = f" and {len(cmds) - 1} more (in the record)" if len(cmds) > 1 else ""
+    return f"`{cmds[0]}`{more}"
+
+
+def block_results_index() -> str:
+    """results/README.md: one row per record in results/ (a JSON with its MD, or an MD alone)."""
+    rows = []
+    for path in sorted(RESULTS.glob("*.json")) + sorted(RESULTS.glob("*.md")):
+        if path.name == "README.md" or (path.suffix == ".md" and path.with_suffix(".json").exists()):
+            continue
+        name = f"[`{path.name}`]({path.name})"
+        if path.suffix == ".json":
+            d = load(path.name)
+            if path.with_suffix(".md").exists():
+                name += f" / [`.md`]({path.stem}.md)"
+            what = RECORD_WHAT.get(path.name) or str(d.get("what", "not described: add it to RECORD_WHAT"))
+            cells = (name, what, _commands(d, path.name), machine_of(path.name), date_of(path.name))
+        else:
+            head = _md_header(path.read_text())
+            if path.with_suffix(".png").exists():
+                name += f" / [`.png`]({path.stem}.png)"
+            what = RECORD_WHAT.get(path.name, "not described: add it to RECORD_WHAT")
+            cmd = f"`{head['command']}`" if "command" in head else "–"
+            cells = (name, what, cmd, head.get("machine", "–"), head.get("date", "–"))
+        rows.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "| record | what it measured | command | machine | date |\n|---|---|---|---|---|\n" + "\n".join(rows)
+
+
+RACE_COLUMNS = (  # (key of RACES, column head)
+    ("race07_avx2", "`full`, every step at batch 128"),
+    ("full07_bf16", "`full`, the earlier race (wide steps at batch 512)"),
+    ("quick_avx2", "`quick`, seed 42"),
+    ("seed1b_avx2", "`quick`, seed 1"),
+)
+
+
+def block_results_race07() -> str:
+    """Lesson 07's race, step by step: test accuracy in each record (with the TTA the step used)."""
+    m = _Fill()
+    steps: dict[int, str] = {}
+    for key, _ in RACE_COLUMNS:
+        for r in _race_steps(RACES[key]):
+            steps.setdefault(r["step"], r.get("adds", ""))
+    rows = []
+    for step, adds in sorted(steps.items()):
+        cells = [str(step), adds]
+        for key, _ in RACE_COLUMNS:
+            run = next((r for r in _race_steps(RACES[key]) if r["step"] == step), None)
+            if run is None:
+                cells.append("–")
+                continue
+            tta = run.get("tta") if run.get("tta") not in (None, "none") else ""
+            cells.append(f"{{{key}_step{step}}}".format_map(m) + (f" ({tta} TTA)" if tta else ""))
+        rows.append("| " + " | ".join(cells) + " |")
+    head = "| step | adds | " + " | ".join(h for _, h in RACE_COLUMNS) + " |\n|---|---" + "|---" * len(RACE_COLUMNS)
+    return head + "|\n" + "\n".join(rows) + "\n\n" + _sources_line(m.sources)
+
+
+def block_results_full_runs() -> str:
+    """course-run-full.json's saved runs, beside the reference code's numbers on the same data (cc.reference)."""
+    from cifar_course import reference
+
+    file = RUNS["full_bf16"][0]
+    rows = []
+    for lesson in load(file)["lessons"]:
+        for r in lesson.get("saved_runs", []):
+            ref = reference.reference_for(r["model"]) or {}
+            ref_cell = (
+                f"{FORMATS['pct'](ref['measured_jpeg_test'])}, {FORMATS['s'](ref['measured_seconds'])}"
+                if ref.get("measured_jpeg_test")
+                else "–"
+            )
+            cells = (
+                f"{r['model']}" + (f" ({r['dataset']})" if r.get("dataset") != "cifar10" else ""),
+                lesson["lesson"],
+                str(r["epochs"]),
+                r["precision"],
+                FORMATS["s"](r["train_seconds"]),
+                FORMATS["ips"](r["images_per_second"]),
+                FORMATS["pct"](r["val_accuracy"]),
+                FORMATS["pct"](r["test_accuracy"]),
+                ref_cell,
+            )
+            rows.append("| " + " | ".join(cells) + " |")
+    head = (
+        "| model | lesson | epochs | precision | training | speed | validation | test "
+        "| reference code, same data: test, wall time |\n" + "|---" * 9 + "|\n"
+    )
+    return (
+        head
+        + "\n".join(rows)
+        + f"\n\nMeasured: `results/{file}` ({machine_of(file)}, {date_of(file)}); the reference code: "
+        "`cifar_course/reference.py` (R1 validated on the test set, as its tutorial does)."
+    )
+
+
+def block_results_final_compared() -> str:
+    """lesson07-final-model.json: the final model's run and the models timed beside it."""
+    fm = "lesson07-final-model.json"
+    d = load(fm)
+    rows = [
+        f"| {d['model']} (the final model, this run) | {d['precision']} | {d['batch']} "
+        f"| {FORMATS['median_ips'](d['images_per_second'])} (median of its epochs) | {d['epochs']} "
+        f"| {FORMATS['min'](d['train_seconds'])} measured | 1 |"
+    ]
+    for c in d["compared"]:
+        rows.append(
+            f"| {c['name']} | {c['precision']} | {c['batch']} | {FORMATS['ips'](c['images_per_second'])} "
+            f"| {c['epochs']} | {c['minutes_at_this_speed']:.1f} min at this speed | {c['final_model_speed_ratio']} |"
+        )
+    head = (
+        "| model | precision | batch | speed | epochs | training time | the final model's speed / this one's |\n"
+        "|---|---|---|---|---|---|---|\n"
+    )
+    return head + "\n".join(rows) + f"\n\nMeasured: `results/{fm}` ({machine_of(fm)}, {date_of(fm)})."
+
+
 def blocks() -> dict:
     b = {f"runtime-{n}": (lambda n=n: block_runtime(n)) for n in LESSONS}
     b.update(
@@ -577,6 +842,10 @@ def blocks() -> dict:
             "sizing-memory": block_sizing_memory,
             "sizing-tables": block_sizing_tables,
             "results-quick-avx2": block_results_quick_avx2,
+            "results-index": block_results_index,
+            "results-race07": block_results_race07,
+            "results-full-runs": block_results_full_runs,
+            "results-final-compared": block_results_final_compared,
         }
     )
     return b
