@@ -90,8 +90,8 @@ class DataNotFoundError(MissingHere, FileNotFoundError):
 
 @dataclass
 class Dataset:
-    """Train and test arrays (uint8 images N x H x W x C, integer labels) with class names and source (lesson 01
-    §1)."""
+    """Train and test arrays (uint8 images N x H x W x C, integer labels) with class names and source; unpacks like
+    ``keras.datasets.cifar10.load_data()`` (lesson 01 §1)."""
 
     name: str
     x_train: np.ndarray
@@ -106,6 +106,22 @@ class Dataset:
     @property
     def num_classes(self) -> int:
         return len(self.class_names)
+
+    def __iter__(self):
+        """Unpack like ``keras.datasets.cifar10.load_data()``: ``(x_train, y_train), (x_test, y_test) = data``.
+
+        The images are this data set's own arrays (not copies); the labels come as CIFAR's Keras loaders give them,
+        one column of shape (n, 1), uint8 (the labels' own integer type when there are more than 256 classes),
+        whatever the data set. ``data.y_train`` and ``data.y_test`` stay flat arrays of shape (n,) (lesson 01 §1).
+        """
+        train, test = (self.x_train, self._keras_labels(self.y_train)), (self.x_test, self._keras_labels(self.y_test))
+        return iter((train, test))
+
+    def _keras_labels(self, y: np.ndarray) -> np.ndarray:
+        """Flat integer labels as ``keras.datasets`` returns them: a (n, 1) column, uint8 where all classes fit."""
+        y = np.asarray(y)
+        fits = self.num_classes <= np.iinfo(np.uint8).max + 1
+        return y.astype(np.uint8 if fits else y.dtype).reshape(-1, 1)
 
     def summary(self) -> str:
         """One line: name, source, sizes, image shape, classes."""

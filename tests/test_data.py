@@ -195,6 +195,34 @@ def test_profiles_cut_the_data_stratified(tiny_cifar10_archive, tmp_path):
     assert len(full.x_train) == 100
 
 
+def test_dataset_unpacks_like_keras_load_data_and_keeps_its_attributes(tiny_cifar10_archive, tmp_path):
+    ds = cc.load_dataset("cifar10", tmp_path / "data", subset=False)
+    y_train, y_test = ds.y_train.copy(), ds.y_test.copy()
+    (train_images, train_labels), (test_images, test_labels) = ds  # as keras.datasets.cifar10.load_data()
+    assert train_images.shape == (100, 32, 32, 3) and test_images.shape == (20, 32, 32, 3)
+    assert train_images.dtype == test_images.dtype == np.uint8
+    assert train_labels.shape == (100, 1) and test_labels.shape == (20, 1)
+    assert train_labels.dtype == test_labels.dtype == np.uint8  # what Keras returns for CIFAR
+    np.testing.assert_array_equal(train_labels[:, 0], ds.y_train)
+    np.testing.assert_array_equal(test_labels[:, 0], ds.y_test)
+    assert ds.class_names[train_labels[3][0]] == CIFAR10_NAMES[ds.y_train[3]]  # the tutorial's indexing
+    assert train_images is ds.x_train and test_images is ds.x_test  # the images are not copied
+    # attribute access is unchanged: flat int64 labels, untouched by the unpacking
+    assert ds.y_train.shape == (100,) and ds.y_test.shape == (20,) and ds.y_train.dtype == np.int64
+    np.testing.assert_array_equal(ds.y_train, y_train)
+    np.testing.assert_array_equal(ds.y_test, y_test)
+    # unpacking twice gives the same; more classes than uint8 holds keep the labels' own type
+    (_, again), _ = ds
+    np.testing.assert_array_equal(again, train_labels)
+    many = np.arange(300)
+    big = data_mod.Dataset(
+        "own", np.zeros((300, 8, 8, 3), np.uint8), many, ds.x_test[:0], many[:0], [f"c{k}" for k in many], "t"
+    )
+    (_, big_labels), (_, big_test_labels) = big
+    assert big_labels.dtype == np.int64 and big_labels.shape == (300, 1) and big_labels[299, 0] == 299
+    assert big_test_labels.shape == (0, 1)
+
+
 def test_validation_split_is_stratified_and_disjoint_on_class_sorted_data():
     x = np.arange(1000).reshape(1000, 1)
     y = np.repeat(np.arange(10), 100)  # sorted by class, as an image-folder listing is
