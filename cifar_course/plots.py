@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
@@ -38,6 +41,22 @@ def show_images(
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def live_notebook() -> bool:
+    """True when a person has this notebook open in JupyterLab, Jupyter Notebook or Colab; False when a tool runs it
+    (nbval, ``cifar-course run``, the book) or in a script, where a server such as TensorBoard's would outlive the run
+    and show nobody anything (lesson 02 §10)."""
+    if "google.colab" in sys.modules:
+        return True
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    # Jupyter's server names the notebook of every kernel it starts for a person ($JPY_SESSION_NAME); the tools
+    # start their kernels themselves (nbclient), without it.
+    return type(shell).__name__ == "ZMQInteractiveShell" and bool(os.environ.get("JPY_SESSION_NAME"))
 
 
 def _epoch_axis(ax, n_epochs: int) -> None:

@@ -21,6 +21,8 @@ from .profiles import get_profile
 from .runs import DATA_KINDS, RunRecord
 from .runtime import machine, versions
 
+TENSORBOARD_LOGS = "logs"  # in each run folder: TensorBoard's event files, in logs/train and logs/validation
+
 
 @dataclass
 class Run:
@@ -46,18 +48,36 @@ class Run:
     def name(self) -> str:
         return self.path.name
 
-    def callbacks(self, monitor: str = "val_accuracy", images_per_epoch: int | None = None, progress=False) -> list:
-        """Timer, best-model checkpoint (best.keras) and a CSV log (history.csv) written after every epoch;
-        ``progress=True`` adds a progress bar over the batches of each epoch (tqdm), for epochs that take minutes."""
+    def callbacks(
+        self,
+        monitor: str = "val_accuracy",
+        images_per_epoch: int | None = None,
+        progress: bool = False,
+        live_curves: bool = False,
+    ) -> list:
+        """Timer, best-model checkpoint (best.keras), a CSV log (history.csv) and TensorBoard's logs (logs/, one scalar
+        per metric and epoch: ``tensorboard --logdir runs``), all written after every epoch.
+
+        For epochs that take minutes: ``progress=True`` adds a progress bar over the batches of each epoch (tqdm);
+        ``live_curves=True`` learning curves redrawn in the notebook after every epoch (livelossplot), except in the
+        smoke profile (tests and headless runs stay quiet) (lesson 04 §4).
+        """
         callbacks = [
             EpochTimer(images_per_epoch, batch_size=self.batch_size),
             SafeCheckpoint(self.path / "best.keras", monitor=monitor, save_best_only=True),
             keras.callbacks.CSVLogger(str(self.path / "history.csv")),
+            keras.callbacks.TensorBoard(  # light: epoch scalars and the model's summary; no histograms, no profiling
+                str(self.path / TENSORBOARD_LOGS), histogram_freq=0, update_freq="epoch", profile_batch=0
+            ),
         ]
         if progress and images_per_epoch and self.batch_size:
             from tqdm.keras import TqdmCallback
 
             callbacks.append(TqdmCallback(data_size=images_per_epoch, batch_size=self.batch_size, verbose=1))
+        if live_curves and get_profile().name != "smoke":
+            from livelossplot import PlotLossesKeras
+
+            callbacks.insert(0, PlotLossesKeras())  # first: it plots Keras's own numbers, before the timer adds its own
         return callbacks
 
     def save(self, model: keras.Model, history, *, test_accuracy: float, extra: dict | None = None) -> dict:

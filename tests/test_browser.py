@@ -1,7 +1,8 @@
 """Lesson 01 in a real browser: JupyterLab on localhost, driven by headless Chromium through Playwright.
 
 Runs all cells in the smoke profile, then checks that no cell has an error output and that a figure rendered
-as an image. Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/cifar-course-artifacts).
+as an image. Lesson 08's photo upload and lesson 02's TensorBoard are driven as a student does them.
+Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/cifar-course-artifacts).
 Skipped, with the reason, when Playwright or Chromium is missing (.ci/browser-deps.sh installs both);
 deselect with ``-m "not browser"``.
 """
@@ -97,7 +98,11 @@ def lab(tmp_path):
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "IPYTHONDIR": str(tmp_path / "ipython"),
         "CIFAR_COURSE_RUNS": str(tmp_path / "runs"),  # runs a lesson saves (lesson 08's M3) stay in the test's folder
+        # as for a student whose environment is active: %tensorboard starts the `tensorboard` found on PATH
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), ENV_AT_START.get("PATH", "")]),
+        "TMPDIR": str(tmp_path / "tmp"),  # where %tensorboard notes the servers it started (.tensorboard-info)
     }
+    (tmp_path / "tmp").mkdir()
     env.setdefault("CIFAR_COURSE_OFFLINE", "1")  # never wait on a download from inside the browser test
     env.pop("MPLBACKEND", None)  # as for a student: figures show inline (the test harness sets Agg)
     port, token = _free_port(), secrets.token_hex(16)
@@ -290,3 +295,52 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
     assert all(c["execution_count"] for c in saved[: reader + 2] if c["cell_type"] == "code"), "a cell did not run"
     assert any("image/png" in o.get("data", {}) for o in saved[reader + 1]["outputs"]), "no figure of the photo"
     assert any((tmp_path / "runs").iterdir()), "lesson 08 saved no run in the test's runs folder"
+
+
+def _tensorboards(lab) -> list[dict]:
+    """The TensorBoard servers %tensorboard started from the test's JupyterLab (its TMPDIR/.tensorboard-info)."""
+    info = lab["root"].parent / "tmp" / ".tensorboard-info"
+    return [json.loads(p.read_text()) for p in sorted(info.glob("pid-*.info"))] if info.is_dir() else []
+
+
+def test_lesson_02_shows_the_runs_tensorboard_in_jupyterlab(browser, lab, capsys):
+    """Lesson 02, section 10: the %tensorboard cell starts TensorBoard on the run's logs and shows it below the cell."""
+    sync_api, executable = browser
+    lesson = "02_baseline_cnn.ipynb"
+    cells = json.loads((lab["root"] / lesson).read_text())["cells"]
+    at = next(
+        i for i, c in enumerate(cells) if c["cell_type"] == "code" and "%tensorboard --logdir" in "".join(c["source"])
+    )
+    shot = _artifact("lesson02-tensorboard-jupyterlab.png")
+    started = time.monotonic()
+    deadline = started + 400
+    try:
+        with _chromium_page(sync_api, executable) as page:
+            dom_cells = page.locator(".jp-Notebook .jp-Cell")
+            try:
+                page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
+                dom_cells.first.wait_for(timeout=60_000)
+                while _kernel_busy(lab):
+                    assert time.monotonic() < deadline, "the kernel did not start"
+                    time.sleep(0.5)
+                dom_cells.nth(at).locator(".jp-InputPrompt").click()
+                _menu(page, "Run", "Run All Above Selected Cell")  # setup, training (smoke), the curves
+                _wait_until_idle(page, lab, deadline, "lesson 02 up to its TensorBoard cell")
+                _menu(page, "Run", "Run Selected Cell")  # %tensorboard waits until TensorBoard answers
+                _wait_until_idle(page, lab, deadline, "the %tensorboard cell")
+                frame = dom_cells.nth(at).frame_locator(".jp-OutputArea-output iframe")
+                # TensorBoard's page, then a card of this run's scalars: the UI loaded and read the run's logs
+                frame.get_by_text("epoch_accuracy").first.wait_for(timeout=90_000)
+                dom_cells.nth(at).scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)
+            finally:
+                page.screenshot(path=str(shot))
+        servers = _tensorboards(lab)
+    finally:
+        for server in _tensorboards(lab):  # the servers this test's kernel started, by their process ids
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(server["pid"], signal.SIGTERM)
+    with capsys.disabled():
+        print(f"\nbrowser test: lesson 02's TensorBoard in {time.monotonic() - started:.0f} s; screenshot {shot}")
+    assert len(servers) == 1 and servers[0]["logdir"].endswith("logs"), servers
+    assert Path(servers[0]["logdir"]).parent.parent == lab["root"].parent / "runs"  # the run's own logs folder

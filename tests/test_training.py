@@ -131,3 +131,32 @@ def test_callbacks_add_a_progress_bar_over_the_batches_only_when_asked(tmp_path)
     assert not any(isinstance(c, TqdmCallback) for c in run.callbacks(images_per_epoch=1000))
     bars = [c for c in run.callbacks(images_per_epoch=1000, progress=True) if isinstance(c, TqdmCallback)]
     assert len(bars) == 1 and bars[0].batch_bar.total == 8  # 1,000 images in batches of 128
+
+
+def test_every_run_writes_tensorboard_logs_in_its_folder(trained):
+    """run.callbacks() includes TensorBoard: one scalar per metric and epoch, in <run>/logs/train and /validation."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = trained[0]
+    events = sorted((run / "logs").rglob("events.out.tfevents.*"))
+    assert {p.parent.relative_to(run.path).as_posix() for p in events} == {"logs/train", "logs/validation"}
+    validation = EventAccumulator(str(run / "logs" / "validation")).Reload()
+    assert [e.step for e in validation.Tensors("epoch_accuracy")] == [0, 1, 2]  # 3 epochs, logged once each
+    assert "epoch_loss" in EventAccumulator(str(run / "logs" / "train")).Reload().Tags()["tensors"]
+    assert not list((run / "logs").rglob("*.trace.json.gz")) and not list((run / "logs").rglob("plugins"))  # light
+
+
+def test_live_curves_only_when_asked_and_never_in_the_smoke_profile(monkeypatch):
+    from livelossplot.inputs.keras import PlotLossesCallback
+
+    run = cc.new_run("04", "probe", batch_size=32)
+    assert not any(isinstance(c, PlotLossesCallback) for c in run.callbacks(live_curves=True))  # smoke: quiet
+    monkeypatch.setenv("COURSE_PROFILE", "quick")
+    assert not any(isinstance(c, PlotLossesCallback) for c in run.callbacks())
+    first = run.callbacks(live_curves=True)[0]  # before the timer: it plots Keras's own numbers
+    assert isinstance(first, PlotLossesCallback) and isinstance(first, keras.callbacks.Callback)
+
+
+def test_a_tool_running_a_lesson_is_no_live_notebook(monkeypatch):
+    monkeypatch.setenv("JPY_SESSION_NAME", "02_baseline_cnn.ipynb")
+    assert cc.plots.live_notebook() is False  # pytest is no Jupyter kernel, whatever the environment says
