@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from .folders import runs_dir
+from .plots import live_notebook
 from .profiles import get_profile
 from .runs import DATA_KINDS, RunRecord
 from .runtime import machine, versions
@@ -59,8 +60,9 @@ class Run:
         per metric and epoch: ``tensorboard --logdir runs``), all written after every epoch.
 
         For epochs that take minutes: ``progress=True`` adds a progress bar over the batches of each epoch (tqdm);
-        ``live_curves=True`` learning curves redrawn in the notebook after every epoch (livelossplot), except in the
-        smoke profile (tests and headless runs stay quiet) (lesson 04 §4).
+        ``live_curves=True`` learning curves redrawn in the notebook after every epoch (livelossplot), where a person
+        has the notebook open and not in the smoke profile (a tool running the lesson keeps Keras's lines) (lesson 04
+        §4).
         """
         callbacks = [
             EpochTimer(images_per_epoch, batch_size=self.batch_size),
@@ -74,7 +76,7 @@ class Run:
             from tqdm.keras import TqdmCallback
 
             callbacks.append(TqdmCallback(data_size=images_per_epoch, batch_size=self.batch_size, verbose=1))
-        if live_curves and get_profile().name != "smoke":
+        if live_curves and get_profile().name != "smoke" and live_notebook():
             from livelossplot import PlotLossesKeras
 
             callbacks.insert(0, PlotLossesKeras())  # first: it plots Keras's own numbers, before the timer adds its own

@@ -146,12 +146,14 @@ def test_every_run_writes_tensorboard_logs_in_its_folder(trained):
     assert not list((run / "logs").rglob("*.trace.json.gz")) and not list((run / "logs").rglob("plugins"))  # light
 
 
-def test_live_curves_only_when_asked_and_never_in_the_smoke_profile(monkeypatch):
+def test_live_curves_only_when_asked_in_a_live_notebook_and_never_in_smoke(monkeypatch):
     from livelossplot.inputs.keras import PlotLossesCallback
 
     run = cc.new_run("04", "probe", batch_size=32)
     assert not any(isinstance(c, PlotLossesCallback) for c in run.callbacks(live_curves=True))  # smoke: quiet
     monkeypatch.setenv("COURSE_PROFILE", "quick")
+    assert not any(isinstance(c, PlotLossesCallback) for c in run.callbacks(live_curves=True))  # no person: quiet
+    monkeypatch.setattr(cc.training, "live_notebook", lambda: True)  # as in JupyterLab
     assert not any(isinstance(c, PlotLossesCallback) for c in run.callbacks())
     first = run.callbacks(live_curves=True)[0]  # before the timer: it plots Keras's own numbers
     assert isinstance(first, PlotLossesCallback) and isinstance(first, keras.callbacks.Callback)
