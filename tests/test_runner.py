@@ -159,3 +159,11 @@ def test_a_lesson_that_saved_runs_reports_their_accuracies_and_one_that_saved_no
     saved = json.loads((course.folder / "results.json").read_text())["lessons"][1]
     assert saved["accuracies"] == second.accuracies and saved["saved_runs"] == second.saved_runs
     assert "R1_baseline: Test accuracy: 0.2500" in (course.folder / "results.md").read_text()
+
+
+def test_lesson_kernels_are_no_notebook_a_person_has_open(monkeypatch, tmp_path):
+    """Started from a notebook (JupyterLab sets JPY_SESSION_NAME), the runner's kernels still start no TensorBoard
+    server and draw no live curves: cc.plots.live_notebook reads that variable."""
+    monkeypatch.setenv("JPY_SESSION_NAME", "/home/student/notebooks/04_deeper_cnn.ipynb")
+    env = runner.kernel_env("quick", None, tmp_path / "runs")
+    assert "JPY_SESSION_NAME" not in env and env["COURSE_PROFILE"] == "quick"

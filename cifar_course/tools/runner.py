@@ -241,7 +241,8 @@ def kernel_env(profile: str, data_dir: Path | None, runs: Path) -> dict[str, str
         env["CIFAR_COURSE_DATA"] = str(Path(data_dir).resolve())
     env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"  # figures go into the executed copies
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    return env
+    env.pop("JPY_SESSION_NAME", None)  # started from a notebook, the run's kernels are still no notebook a person has
+    return env  # open: no TensorBoard server, no live curves (cc.plots.live_notebook)
 
 
 def execute_lesson(
