@@ -35,7 +35,14 @@ from .runner import Lesson, LessonResult, discover_lessons, execute_lesson, find
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"  # conf.py and index.md
-PAGES = ("README.md", "docs/teaching.md", "docs/troubleshooting.md", "results/README.md", "results/report.md")
+PAGES = (
+    "README.md",
+    "docs/next.md",
+    "docs/teaching.md",
+    "docs/troubleshooting.md",
+    "results/README.md",
+    "results/report.md",
+)
 CLEAN = "_notebooks"  # the lessons as stored (no outputs), for the download links; no pages of the book
 NEEDED = {
     "sphinx": "sphinx",
