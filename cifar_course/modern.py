@@ -140,16 +140,19 @@ def airbench_peak_lr(batch_size: int) -> float:
     return 1.5 * batch_size / 1024
 
 
-def final_recipe(x_train, y_train, whitening, epochs: int, batch_size: int, peak_lr: float | None = None):
+def final_recipe(
+    x_train, y_train, whitening, epochs: int, batch_size: int, peak_lr: float | None = None, widths=(64, 256, 256)
+):
     """Lesson 07's step 13: a fresh ``cc.models.airbench_cnn`` compiled with airbench's recipe over ``epochs`` epochs
     (``compile_airbench``; peak ``peak_lr``, by default airbench's 1.5 per 1,024 images in a batch), its training
     pipeline (shifts of up to 2 pixels, alternating flips) and its callbacks (``Lookahead``): (model, batches,
-    callbacks) for ``model.fit(batches, epochs=epochs, callbacks=callbacks)`` (lesson 07 §18)."""
+    callbacks) for ``model.fit(batches, epochs=epochs, callbacks=callbacks)``. ``widths``: the three blocks' channels
+    (narrower trains faster and less well; benchmarks/lesson07_budget.py) (lesson 07 §18)."""
     from .models import airbench_cnn
 
     steps = epochs * int(np.ceil(len(x_train) / batch_size))
     peak_lr = airbench_peak_lr(batch_size) if peak_lr is None else peak_lr
-    model = compile_airbench(airbench_cnn(whitening, y_train.shape[1]), peak_lr, steps)
+    model = compile_airbench(airbench_cnn(whitening, y_train.shape[1], widths=widths), peak_lr, steps)
     batches = train_pipeline(x_train, y_train, batch_size, pad=2, alternate_flips=True)
     return model, batches, [Lookahead(steps)]
 

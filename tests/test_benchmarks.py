@@ -102,3 +102,50 @@ def test_lesson07_full_uses_the_lessons_model_and_recipe():
     from cifar_course import modern
 
     assert modern.airbench_peak_lr(modern.FINAL_BATCH_SIZE) == 0.75  # the peak lesson 07's prose states
+
+
+def test_lesson07_budget_reads_its_points():
+    budget = load("lesson07_budget")
+    assert budget.parse_point("32-128-128@20+muon") == {
+        "widths": (32, 128, 128),
+        "muon": True,
+        "minutes": 20.0,
+        "epochs": None,
+    }
+    assert budget.parse_point("48-192-192x3") == {"widths": (48, 192, 192), "muon": False, "minutes": None, "epochs": 3}
+    with pytest.raises(SystemExit, match="WIDTHSxEPOCHS"):
+        budget.parse_point("wide@20")
+
+
+def test_lesson07_budget_counts_the_flops_of_a_convolution():
+    """The profiler's count of a 3x3 convolution, 64 -> 64 channels on 32x32 (same padding): 2 x 1024 x 9 x 64 x 64
+    FLOPs forward; a training step adds the gradients for the input and the filters (about twice the forward again)."""
+    import keras
+
+    budget = load("lesson07_budget")
+    model = keras.Sequential(
+        [keras.Input((32, 32, 64)), keras.layers.Conv2D(64, 3, padding="same", use_bias=False), keras.layers.Flatten()]
+    )
+    flops = budget.counted_flops(model)
+    assert flops["forward_gflop"] * 1e9 == pytest.approx(2 * 1024 * 9 * 64 * 64, rel=0.01)
+    assert 2.5 <= flops["train_gflop"] / flops["forward_gflop"] <= 3.5
+
+
+def test_lesson07_budget_muon_step_orthogonalises_and_keeps_the_filters_norm():
+    import numpy as np
+    import tensorflow as tf
+
+    budget = load("lesson07_budget")
+    g = tf.random.stateless_normal([72, 16], seed=[1, 2])
+    singular = np.linalg.svd(budget.newton_schulz(g, steps=5).numpy(), compute_uv=False)
+    assert singular.min() > 0.5 and singular.max() < 1.5  # Muon's iteration: every direction about equally long
+
+    import keras
+
+    kernel = keras.Variable(np.random.default_rng(0).normal(size=(3, 3, 8, 16)).astype("float32"), name="kernel")
+    shift = keras.Variable(np.zeros(16, "float32"), name="beta")
+    optimizer, _ = budget.muon_optimizer(peak_lr=0.5, schedule=0.5, muon_lr=0.1)
+    optimizer.apply_gradients([(tf.ones_like(kernel), kernel), (tf.ones_like(shift), shift)])
+    # renormalised to sqrt(16) before the step, then moved by lr x an update of norm about sqrt(16)
+    assert np.linalg.norm(kernel.numpy()) == pytest.approx(4.0, rel=0.15)
+    assert np.all(shift.numpy() < 0)  # a variable of another shape learns with the SGD of compile_airbench
