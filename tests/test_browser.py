@@ -256,15 +256,8 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
     deadline = started + 600
     with _chromium_page(sync_api, executable) as page:
         dom_cells = page.locator(".jp-Notebook .jp-Cell")
-        try:
-            page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
-            dom_cells.first.wait_for(timeout=60_000)
-            while _kernel_busy(lab):
-                assert time.monotonic() < deadline, "the kernel did not start"
-                time.sleep(0.5)
-            dom_cells.nth(at + 1).locator(".jp-InputPrompt").click()  # the cell below the upload button
-            _menu(page, "Run", "Run All Above Selected Cell")
-            _wait_until_idle(page, lab, deadline, "lesson 08 up to the upload button")
+        try:  # up to the cell below the upload button
+            _open_and_run_above(page, lab, lesson, at + 1, deadline, "lesson 08 up to the upload button")
             button = dom_cells.nth(at).locator(".widget-upload")
             with page.expect_file_chooser() as chooser:  # the widget's <input type=file> is never in the page
                 button.click()
@@ -297,6 +290,19 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
     assert any((tmp_path / "runs").iterdir()), "lesson 08 saved no run in the test's runs folder"
 
 
+def _open_and_run_above(page, lab, lesson: str, at: int, deadline: float, what: str) -> None:
+    """Open ``lesson`` in JupyterLab, wait for its kernel, select cell ``at`` and run every cell above it."""
+    page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
+    cells = page.locator(".jp-Notebook .jp-Cell")
+    cells.first.wait_for(timeout=60_000)
+    while _kernel_busy(lab):
+        assert time.monotonic() < deadline, "the kernel did not start"
+        time.sleep(0.5)
+    cells.nth(at).locator(".jp-InputPrompt").click()
+    _menu(page, "Run", "Run All Above Selected Cell")
+    _wait_until_idle(page, lab, deadline, what)
+
+
 def _tensorboards(lab) -> list[dict]:
     """The TensorBoard servers %tensorboard started from the test's JupyterLab (its TMPDIR/.tensorboard-info)."""
     info = lab["root"].parent / "tmp" / ".tensorboard-info"
@@ -317,15 +323,8 @@ def test_lesson_02_shows_the_runs_tensorboard_in_jupyterlab(browser, lab, capsys
     try:
         with _chromium_page(sync_api, executable) as page:
             dom_cells = page.locator(".jp-Notebook .jp-Cell")
-            try:
-                page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
-                dom_cells.first.wait_for(timeout=60_000)
-                while _kernel_busy(lab):
-                    assert time.monotonic() < deadline, "the kernel did not start"
-                    time.sleep(0.5)
-                dom_cells.nth(at).locator(".jp-InputPrompt").click()
-                _menu(page, "Run", "Run All Above Selected Cell")  # setup, training (smoke), the curves
-                _wait_until_idle(page, lab, deadline, "lesson 02 up to its TensorBoard cell")
+            try:  # setup, training (smoke), the curves
+                _open_and_run_above(page, lab, lesson, at, deadline, "lesson 02 up to its TensorBoard cell")
                 _menu(page, "Run", "Run Selected Cell")  # %tensorboard waits until TensorBoard answers
                 _wait_until_idle(page, lab, deadline, "the %tensorboard cell")
                 frame = dom_cells.nth(at).frame_locator(".jp-OutputArea-output iframe")

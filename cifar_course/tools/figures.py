@@ -299,28 +299,18 @@ def _registry() -> dict[str, Figure]:
     f["final_train_min"] = Figure(fm, "train_seconds", "min")
     f["final_ips"] = Figure(fm, "images_per_second", "median_ips")
     if any(p["train_minutes"] <= 20 for _, p in _budget_points()):  # benchmarks/lesson07_budget.py, no bfloat16
-        best_file = _budget_best()[0]
-        f["budget07_best"] = Figure(
-            best_file,
-            "the best test accuracy (flip + shift TTA) trained within 20 minutes",
-            "pct",
-            calc=lambda d: _budget_best()[1]["test_accuracy"],
-        )
-        f["budget07_best_min"] = Figure(
-            best_file, "its training time", "min", calc=lambda d: 60 * _budget_best()[1]["train_minutes"]
-        )
-        f["budget07_best_epochs"] = Figure(best_file, "its epochs", "int", calc=lambda d: _budget_best()[1]["epochs"])
-        top_file = _budget_top()[0]
-        f["budget07_top"] = Figure(
-            top_file,
-            "the best test accuracy (flip + shift TTA) of all points",
-            "pct",
-            calc=lambda d: _budget_top()[1]["test_accuracy"],
-        )
-        f["budget07_top_min"] = Figure(
-            top_file, "its training time", "min", calc=lambda d: 60 * _budget_top()[1]["train_minutes"]
-        )
-        f["budget07_top_epochs"] = Figure(top_file, "its epochs", "int", calc=lambda d: _budget_top()[1]["epochs"])
+        for key, choose, what in (("best", _budget_best, "trained within 20 minutes"), ("top", _budget_top, "of all")):
+            file, name = choose()[0], f"budget07_{key}"  # the record that holds the chosen point
+            f[name] = Figure(
+                file,
+                f"the best test accuracy (flip + shift TTA) {what}",
+                "pct",
+                calc=lambda d, c=choose: c()[1]["test_accuracy"],
+            )
+            f[f"{name}_min"] = Figure(
+                file, "its training time", "min", calc=lambda d, c=choose: 60 * c()[1]["train_minutes"]
+            )
+            f[f"{name}_epochs"] = Figure(file, "its epochs", "int", calc=lambda d, c=choose: c()[1]["epochs"])
         f["budget07_final_probe_ips"] = Figure(BUDGET_07[0], "probes[0].images_per_second", "ips")
         f["budget07_peak"] = Figure(BUDGET_07[0], "peak.measured_matmul_gflops", "int")
         f["budget07_final_gflop"] = Figure(BUDGET_07[0], "probes[0].train_gflop", "gflop")
