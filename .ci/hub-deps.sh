@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What tests/test_hub.py (a class on one JupyterHub) needs on top of the browser test's Chromium and Playwright:
-# JupyterHub and nbgitpuller (pip; the `teach` extra has them), Node's configurable-http-proxy (npm, into
+# JupyterHub and nbgitpuller (pip; the `teach` extra has them), jupyter-server-proxy (pip; the `course` extra has it:
+# it brings %tensorboard's frame through each student's server), Node's configurable-http-proxy (npm, into
 # $CIFAR_COURSE_TOOLS, default ~/.cache/cifar-course-ci-tools, outside the repository) and setfacl (apt: acl; the
 # test lets its two student accounts pass through a closed folder such as /root when the course's Python lies there).
 # Idempotent and quiet. It never fails CI: whatever it cannot install, it says so and the hub test is skipped
@@ -13,9 +14,10 @@ say() { echo "hub-deps: $*"; }
 tools="${CIFAR_COURSE_TOOLS:-$HOME/.cache/cifar-course-ci-tools}"
 local_proxy="$tools/node_modules/.bin/configurable-http-proxy"
 
-if ! python -c "import jupyterhub, nbgitpuller" >/dev/null 2>&1; then
-  if ! python -m pip install --quiet --disable-pip-version-check "jupyterhub>=5.0" "nbgitpuller>=1.2" >"$log" 2>&1; then
-    say "could not pip install jupyterhub and nbgitpuller; the hub test will be skipped. Last lines:"
+if ! python -c "import jupyterhub, nbgitpuller, jupyter_server_proxy" >/dev/null 2>&1; then
+  if ! python -m pip install --quiet --disable-pip-version-check "jupyterhub>=5.0" "nbgitpuller>=1.2" \
+       "jupyter-server-proxy>=4.2.0" >"$log" 2>&1; then
+    say "could not pip install jupyterhub, nbgitpuller, jupyter-server-proxy; the hub test will be skipped. Last lines:"
     tail -n 3 "$log" | sed 's/^/  /'
   fi
 fi
@@ -48,6 +50,7 @@ fi
 version() { python -c "from importlib.metadata import version; print(version('$1'))" 2>/dev/null || echo "missing"; }
 proxy=$(command -v configurable-http-proxy || { [ -x "$local_proxy" ] && echo "$local_proxy"; } || echo "missing")
 proxy_version=$([ "$proxy" != "missing" ] && "$proxy" --version 2>/dev/null || echo "")
-say "jupyterhub: $(version jupyterhub); nbgitpuller: $(version nbgitpuller); configurable-http-proxy: $proxy" \
+say "jupyterhub: $(version jupyterhub); nbgitpuller: $(version nbgitpuller);" \
+    "jupyter-server-proxy: $(version jupyter-server-proxy); configurable-http-proxy: $proxy" \
     "${proxy_version}; node: $(node --version 2>/dev/null || echo missing); setfacl: $(command -v setfacl || echo missing)"
 exit 0

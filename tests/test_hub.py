@@ -4,15 +4,18 @@ As root, the test creates two real Unix accounts (homes of mode 700) and starts 
 configurable-http-proxy, PAM logins (each student's own password) and the local process spawner, so that each
 student's JupyterLab runs as that student. Each student opens an nbgitpuller link in headless Chromium, logs in, gets
 the course from a local git repository into their home, and runs lessons 01 and 02 (Run All Cells) in the smoke
-profile. It then checks that no cell has an error output; that each student's course, data cache and saved run are in
+profile. Lesson 02's `%tensorboard` cell shows TensorBoard on the student's run through the student's own server
+(jupyter-server-proxy, with TENSORBOARD_PROXY_URL set by the hub), and the other student cannot open that address
+(though their own server's proxy reaches the same port: the limit docs/teaching.md §7 states).
+It then checks that no cell has an error output; that each student's course, data cache and saved run are in
 their own home; that the shared data folder (CIFAR_COURSE_DATA: root's, a slice of the real images when
 CIFAR_COURSE_DATA is set, else empty and the lessons use synthetic stand-ins) is unchanged; and that neither the hub
 nor the file system lets one student reach the other's server or files.
 
 Skipped, with the reason, when not run as root, or when Playwright, Chromium, Node, configurable-http-proxy,
-JupyterHub or nbgitpuller is missing (.ci/browser-deps.sh and .ci/hub-deps.sh install them), or when the student
-accounts cannot run the course's Python. Deselect with ``-m "not hub"`` (``-m "not browser"`` deselects it too).
-The hub's log and config and the screenshots go to $CIFAR_COURSE_ARTIFACTS/hub (default:
+JupyterHub, nbgitpuller or jupyter-server-proxy is missing (.ci/browser-deps.sh and .ci/hub-deps.sh install them), or
+when the student accounts cannot run the course's Python. Deselect with ``-m "not hub"`` (``-m "not browser"``
+deselects it too). The hub's log and config and the screenshots go to $CIFAR_COURSE_ARTIFACTS/hub (default:
 <tmp>/cifar-course-artifacts/hub).
 """
 
@@ -22,6 +25,7 @@ import contextlib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -177,6 +181,7 @@ def tools():
     sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is missing: run .ci/browser-deps.sh")
     for module in ("jupyterhub", "nbgitpuller"):
         pytest.importorskip(module, reason=f"{module} is missing: pip install -e '.[teach]' (or .ci/hub-deps.sh)")
+    pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy is missing: pip install -e '.[course]'")
     executable = chromium_path()
     if executable is None:
         pytest.skip("Chromium is missing: run .ci/browser-deps.sh (apt-get install chromium) or set CHROMIUM=/path")
@@ -209,7 +214,8 @@ def classroom(tools):
         for folder in closed:
             acls.append((folder, _sh("getfacl", "--absolute-names", "-p", folder).stdout))
             _sh("setfacl", "-m", ",".join(f"u:{s.name}:x" for s in students), folder)
-        probe = _as(students[0], sys.executable, "-c", "import cifar_course, jupyterhub.singleuser, nbgitpuller")
+        imports = "import cifar_course, jupyterhub.singleuser, nbgitpuller, jupyter_server_proxy"
+        probe = _as(students[0], sys.executable, "-c", imports)
         if probe.returncode:
             pytest.skip(f"the student accounts cannot run the course's Python {sys.executable}: {probe.stderr[-300:]}")
         yield {"shared": shared, "course": course, "students": students, "opened": closed}
@@ -245,7 +251,15 @@ def _hub_config(url: str, state: Path, proxy: str, classroom: dict) -> str:
         "Spawner.http_timeout": 120,
     }
     lines = [f"c.{key} = {value!r}\n" for key, value in settings.items()]
-    return "# A class on one server, as tests/test_hub.py runs it\n" + "".join(lines)
+    return "# A class on one server, as tests/test_hub.py runs it\n" + "".join(lines) + TENSORBOARD_PROXY
+
+
+# %tensorboard (lesson 02 §10) starts TensorBoard on a port of the server, which a student's browser cannot reach;
+# the student's own server forwards it (jupyter-server-proxy, /user/<name>/proxy/<port>/), and this tells the
+# TensorBoard frame to ask there. A function: JupyterHub calls it for each server, with that server's own prefix.
+TENSORBOARD_PROXY = """\
+c.Spawner.environment["TENSORBOARD_PROXY_URL"] = lambda spawner: spawner.server.base_url + "proxy/%PORT%/"
+"""
 
 
 def _tail(path: Path, n: int = 60) -> str:
@@ -339,6 +353,14 @@ def _errors(notebook: Path) -> list[str]:
     return errors + [f"{notebook.name}: some cells did not run"] * (not all(c["execution_count"] for c in code))
 
 
+def _tensorboard_cell(notebook: Path) -> int:
+    """The index of the lesson's %tensorboard cell (lesson 02 §10), as test_browser finds it."""
+    cells = json.loads(notebook.read_text())["cells"]
+    return next(
+        i for i, c in enumerate(cells) if c["cell_type"] == "code" and "%tensorboard --logdir" in "".join(c["source"])
+    )
+
+
 def test_two_students_share_one_hub(tools, classroom, hub, capsys):
     sync_api, executable, _ = tools
     url, students, shared = hub["url"], classroom["students"], classroom["shared"]
@@ -355,7 +377,7 @@ def test_two_students_share_one_hub(tools, classroom, hub, capsys):
         }
     )
     started = time.monotonic()
-    seen = {}
+    seen, boards = {}, {}
     with sync_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
         try:
@@ -402,6 +424,37 @@ def test_two_students_share_one_hub(tools, classroom, hub, capsys):
                         page.goto(f"{server}/lab/tree/cifar-course/notebooks/{lesson}?reset")
                     path = f"cifar-course/notebooks/{lesson}"
                     _run_all(page, contexts[s.name], server, path, shots / f"{s.name}-{lesson[:2]}.png")
+
+            # Lesson 02 §10's %tensorboard cell ran too: each student's page shows TensorBoard below it, with the
+            # scalars of their run, through their own server (/user/<name>/proxy/<port>/)
+            at = _tensorboard_cell(classroom["course"] / "notebooks" / LESSONS[1])
+            for s in students:
+                page = pages[s.name]
+                cell = page.locator(".jp-Notebook .jp-Cell").nth(at)
+                frame = cell.frame_locator(".jp-OutputArea-output iframe")
+                frame.get_by_text("epoch_accuracy").first.wait_for(timeout=90_000)
+                cell.scroll_into_view_if_needed()
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(shots / f"{s.name}-tensorboard.png"))
+                address = cell.locator(".jp-OutputArea-output iframe").get_attribute("src")
+                reply = contexts[s.name].request.get(f"{address}data/environment")  # TensorBoard's own settings
+                boards[s.name] = (address, reply.status, reply.json()["data_location"] if reply.ok else None)
+
+            # B asks for A's TensorBoard at its address, by the API and in the browser
+            address = boards[a.name][0]
+            reply = contexts[b.name].request.get(f"{address}data/environment", max_redirects=0)
+            seen["A's TensorBoard data, to B"] = (reply.status, reply.headers.get("location"))
+            probe = contexts[b.name].new_page()
+            response = probe.goto(address)
+            seen["A's TensorBoard, in B's browser"] = (response.status, probe.url)
+            probe.screenshot(path=str(shots / "b-asks-for-a-tensorboard.png"))
+            tensorboard_refusal = probe.inner_text("body")
+            probe.close()
+            # ... and at A's TensorBoard's port through B's own server, which runs on the same machine
+            port = re.search(r"/proxy/(\d+)/", address).group(1)
+            reply = contexts[b.name].request.get(f"{url}/user/{b.name}/proxy/{port}/data/environment")
+            logdir = reply.json()["data_location"] if reply.ok else None
+            seen["A's TensorBoard through B's own proxy"] = (reply.status, logdir)
         except Exception as err:
             raise AssertionError(f"{err}\n--- hub log, last lines ---\n{_tail(hub['log'])}") from err
         finally:
@@ -423,6 +476,23 @@ def test_two_students_share_one_hub(tools, classroom, hub, capsys):
     assert seen["B's README through A's own server"][0] in (403, 404), seen  # outside A's root; and B's home is 700
     assert seen["B's account on the hub API, to A"][0] in (403, 404), seen
     assert urllib.parse.urlparse(seen["log in as B with A's password"][1]).path == "/hub/login", seen
+    # Each student's TensorBoard frame asks their own server's proxy, and shows their own run's logs
+    for s in students:
+        address, status, logdir = boards[s.name]
+        assert urllib.parse.urlparse(address).path.startswith(f"/user/{s.name}/proxy/"), boards
+        assert status == 200 and Path(logdir).name == "logs", boards
+        assert Path(logdir).resolve().parent.parent == (s.home / "cifar-course" / "runs").resolve(), boards
+    # A's TensorBoard address is A's server: B's request is refused (403), and B's browser gets the hub's refusal
+    assert seen["A's TensorBoard data, to B"][0] in (302, 403), seen
+    if seen["A's TensorBoard data, to B"][0] == 302:  # to the hub, to ask for access to A's server
+        assert urllib.parse.urlparse(seen["A's TensorBoard data, to B"][1]).path.startswith("/hub/"), seen
+    status, where = seen["A's TensorBoard, in B's browser"]
+    assert status == 403 and urllib.parse.urlparse(where).path.startswith("/hub/"), seen
+    assert "do not have permission" in tensorboard_refusal and "epoch_accuracy" not in tensorboard_refusal
+    # The limit docs/teaching.md §7 states ("TensorBoard on the hub"): the servers share the machine's localhost, where
+    # TensorBoard asks for no login, so B's own proxy reaches A's TensorBoard. If this changes, update that paragraph.
+    status, logdir = seen["A's TensorBoard through B's own proxy"]
+    assert status == 200 and Path(logdir).is_relative_to(a.home), seen
     for s in students:
         errors = [e for lesson in LESSONS for e in _errors(s.home / "cifar-course" / "notebooks" / lesson)]
         assert not errors, "\n".join(errors)
