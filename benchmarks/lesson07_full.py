@@ -1,7 +1,7 @@
-"""Lesson 07's final model alone, full profile: training time, images/s, test accuracy, and the speed of the models
-it is compared with, all in one run on one machine.
+"""Lesson 08's final model alone, full profile: training time, images/s, test accuracy, and the speed of the models
+it is compared with, all in one run on one machine. (Its name is from when the final model was lesson 07's.)
 
-The notebook's whole full-profile run also trains steps 0-12 and an exercise; this script trains only the final
+The notebook's whole full-profile run also trains steps 8-12, a ResNet and M3; this script trains only the final
 model (step 13) as the lesson does: the same split, pipeline (alternating flips), whitening, model
 (cc.models.airbench_cnn) and recipe (cc.modern.compile_airbench: batch-norm shifts at 64x, the triangular schedule,
 peak 0.75 at batch 512; cc.modern.Lookahead). Then it times lesson 04's M3 (its lesson's settings: float32,

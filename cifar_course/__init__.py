@@ -4,7 +4,7 @@ Every public function of the modules a lesson reads names, in its docstring, the
 "(lesson 06 §4)" (tests/test_taught.py checks that the section uses it). Those modules: profiles (profiles, seeds),
 runtime (versions, CPU, precision, ``setup``), folders (where the course reads and writes), data (loading and
 preparing), models, training (runs), runs (a saved run as a record), plots, evaluation, explain, checks, transfer,
-modern and reference. Three internal modules serve them and no lesson calls them: arrays (shared helpers), formats
+modern, race and reference. Three internal modules serve them and no lesson calls them: arrays (shared helpers), formats
 (the file readers behind ``load_dataset``) and tracebacks (the hook ``setup`` installs). The command line and its
 helpers live apart, in ``cifar_course.tools``, which no lesson needs.
 """
@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # for editors ("go to definition"); at run time these load on
         modern,
         plots,
         profiles,
+        race,
         reference,
         runtime,
         training,
@@ -85,6 +86,7 @@ _MODULES = (
     "models",
     "modern",
     "plots",
+    "race",
     "profiles",
     "reference",
     "runs",
@@ -107,7 +109,7 @@ __all__ = [
     "RunRecord", "pick_run",
     # modules, as cc.plots, cc.checks, ... (loaded on first use)
     "checks", "data", "evaluation", "explain", "folders", "formats", "models", "modern", "plots", "profiles",
-    "reference", "runs", "runtime", "training", "transfer",
+    "race", "reference", "runs", "runtime", "training", "transfer",
 ]  # fmt: skip
 
 

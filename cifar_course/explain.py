@@ -1,4 +1,4 @@
-"""What the network sees (lesson 08): feature maps, Grad-CAM, occlusion maps, and how far two heat maps agree.
+"""What the network sees (lesson 09): feature maps, Grad-CAM, occlusion maps, and how far two heat maps agree.
 
 Every function takes a trained Keras model and images scaled to [0, 1] of the size the model was built for.
 Supported models: ``keras.Sequential`` and functional ``keras.Model`` with one image input, and models nested in
@@ -23,13 +23,13 @@ SCORES = "class scores"  # the key of the class scores in what _probe's models r
 
 
 def conv_layers(model: keras.Model) -> list[str]:
-    """The names of the model's 2-D convolution layers, input to output, nested models opened (lesson 08 §1)."""
+    """The names of the model's 2-D convolution layers, input to output, nested models opened (lesson 09 §1)."""
     return [layer.name for layer in flat_layers(model) if isinstance(layer, CONV_LAYERS)]
 
 
 def feature_maps(model: keras.Model, image: np.ndarray, layer_names: list[str] | None = None) -> dict[str, np.ndarray]:
     """The activations of one image (H, W, C) at the named layers (default: all convolutions), each (h, w, channels)
-    (lesson 08 §3)."""
+    (lesson 09 §3)."""
     image = model_images(model, image)
     if len(image) != 1:
         raise ValueError(f"feature_maps takes one image of shape (H, W, C), got {len(image)} images: pass images[i]")
@@ -52,7 +52,7 @@ def grad_cam(
     ``class_index``: None (each image's predicted class), one int for all images, or one int per image.
     A single image (H, W, C) counts as a batch of one. A convolution without an activation of its own (the course's
     models put BatchNormalization and a ReLU or LeakyReLU layer after it) is read after that activation: Grad-CAM
-    weighs the rectified maps, while raw sums can be negative everywhere and leave an empty map. (lesson 08 §4)
+    weighs the rectified maps, while raw sums can be negative everywhere and leave an empty map. (lesson 09 §4)
     """
     images = model_images(model, images)
     layer_name = _rectified(model, layer_name or _conv_layer_names(model)[-1])
@@ -91,7 +91,7 @@ def occlusion_map(
     Each pixel gets the mean drop over all patch positions that cover it (negative: hiding it made the class more
     likely). The patch (``fill``: 0.5, mid-grey) must be large enough to hide what the model looks for. The image
     and all its occluded copies go through the model as one batch (226 images for 32x32 with the defaults). For a
-    model that outputs logits, the probabilities are their softmax. (lesson 08 §5)
+    model that outputs logits, the probabilities are their softmax. (lesson 09 §5)
     """
     image = model_images(model, image)[0]
     height, width = image.shape[:2]
@@ -115,7 +115,7 @@ def agreement(map_a: np.ndarray, map_b: np.ndarray, top: float = 0.2) -> float:
 
     1.0: both maps pick the same pixels (a map and itself); 0.0: no pixel in common. Two random maps score
     about top / (2 - top), 0.11 for the top 20%. Only the ranking of the pixels counts, not the values, so a
-    Grad-CAM map and an occlusion map can be compared although their scales differ. (lesson 08 §4)
+    Grad-CAM map and an occlusion map can be compared although their scales differ. (lesson 09 §4)
     """
     a, b = np.asarray(map_a, dtype=np.float64).ravel(), np.asarray(map_b, dtype=np.float64).ravel()
     if a.shape != b.shape:
@@ -128,7 +128,7 @@ def agreement(map_a: np.ndarray, map_b: np.ndarray, top: float = 0.2) -> float:
 
 
 def heat_share(heat: np.ndarray, top: float = 0.1) -> float:
-    """The share of a heat map's total heat in its hottest ``top`` fraction of pixels, 0 for no heat (lesson 08 §4)."""
+    """The share of a heat map's total heat in its hottest ``top`` fraction of pixels, 0 for no heat (lesson 09 §4)."""
     values = np.sort(np.asarray(heat, dtype=np.float64).ravel())[::-1]
     total = float(values.sum())
     k = max(1, int(round(top * values.size)))
@@ -136,7 +136,7 @@ def heat_share(heat: np.ndarray, top: float = 0.1) -> float:
 
 
 def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.45, cmap: str = "jet") -> np.ndarray:
-    """An RGB image (H, W, 3) in [0, 1] with the heat map drawn over it in colour (scaled to its maximum) (lesson 08
+    """An RGB image (H, W, 3) in [0, 1] with the heat map drawn over it in colour (scaled to its maximum) (lesson 09
     §4)."""
     image = np.asarray(image)
     image = image / 255.0 if image.dtype == np.uint8 else image.astype(np.float32)  # uint8 0..255 -> [0, 1]

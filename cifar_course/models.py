@@ -1,4 +1,5 @@
-"""Every model the course teaches, defined once: R1, R3, R4, M1, M2, M3, M4 (VGG16 base and head), lesson 07's CNNs.
+"""Every model the course teaches, defined once: R1, R3, R4, M1, M2, M3, M4 (VGG16 base and head), lesson 08's CNNs
+(its small ResNet, the wide networks and the final model).
 
 Each lesson builds its model cell by cell first, then checks it against this file with ``assert_same``, so the
 two cannot drift; later lessons, benchmarks and tests build their models from here.
@@ -140,8 +141,8 @@ def _conv_bn_relu(filters: int) -> list:
 
 
 def pool_block(filters: int) -> list:
-    """Lesson 07's block: conv -> 2x2 max-pool -> BN -> ReLU -> conv -> BN -> ReLU (halves the image) (lesson 07
-    §12)."""
+    """The wide networks' block: conv -> 2x2 max-pool -> BN -> ReLU -> conv -> BN -> ReLU (halves the image) (lesson 08
+    §8)."""
     return [
         layers.Conv2D(filters, 3, padding="same", use_bias=False),
         layers.MaxPooling2D(2),
@@ -159,7 +160,7 @@ def whitened_cnn(
 ) -> keras.Model:
     """Lesson 07's steps 8 (``whitening=None``: that first layer learned) and 9: a frozen 2x2 patch-whitening
     convolution, three wide pooling blocks, global max pooling, Dense; 1,975,096 parameters. ``whitening`` is
-    (kernel, bias) from ``cc.modern.patch_whitening`` (lesson 07 §12)."""
+    (kernel, bias) from ``cc.modern.patch_whitening`` (lesson 08 §8)."""
     first = layers.Conv2D(24, 2, trainable=whitening is None, name="whitening" if whitening else "learned_2x2")
     model = keras.Sequential(
         [
@@ -179,8 +180,8 @@ def whitened_cnn(
 
 
 def identity_init(model: keras.Model) -> keras.Model:
-    """Start every 3x3 convolution as an identity on its first input channels (the rest stays random) (lesson 07
-    §15)."""
+    """Start every 3x3 convolution as an identity on its first input channels (the rest stays random) (lesson 08
+    §10)."""
     for layer in model.layers:
         if isinstance(layer, layers.Conv2D) and layer.trainable and layer.kernel_size == (3, 3):
             kernel = layer.get_weights()[0]  # (3, 3, in, out)
@@ -192,15 +193,15 @@ def identity_init(model: keras.Model) -> keras.Model:
 
 
 def torch_uniform() -> keras.initializers.Initializer:
-    """PyTorch's default initializer for convolutions and dense layers: uniform within ±1/sqrt(inputs) (lesson 07
-    §15)."""
+    """PyTorch's default initializer for convolutions and dense layers: uniform within ±1/sqrt(inputs) (lesson 08
+    §10)."""
     return keras.initializers.VarianceScaling(1 / 3, "fan_in", "uniform")
 
 
 def airbench_block(filters: int) -> list:
     """airbench's block: conv -> 2x2 max-pool -> BN -> GELU -> conv -> BN -> GELU, BN with a shift only and fast
-    statistics (Keras's momentum 0.6 is airbench's: PyTorch's momentum=0.4 is the weight of the new batch) (lesson 07
-    §15)."""
+    statistics (Keras's momentum 0.6 is airbench's: PyTorch's momentum=0.4 is the weight of the new batch) (lesson 08
+    §10)."""
 
     def conv():
         return layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=torch_uniform())
@@ -228,7 +229,7 @@ def airbench_cnn(
     """Lesson 07's steps 10-12 and its final model (step 13, ``cc.modern.final_recipe``), after Keller Jordan's
     airbench: whitened_cnn's layout with GELU, shift-only batch norm with fast statistics, identity-initialized
     convolutions and outputs scaled by 1/9, the whitening computed in float32 under mixed precision too; 1,973,944
-    parameters (lesson 07 §15)."""
+    parameters (lesson 08 §10)."""
     # float32 even under bfloat16: its filters multiply the weakest pixel differences up to ~45 times
     first = layers.Conv2D(24, 2, trainable=False, name="whitening", dtype="float32")
     model = keras.Sequential(
@@ -246,6 +247,64 @@ def airbench_cnn(
     )
     first.set_weights(list(whitening))
     return identity_init(model)
+
+
+def residual_block(x, filters: int, stride: int = 1):
+    """A residual block, y = ReLU(x + F(x)) with F = conv-BN-ReLU-conv-BN (3x3, the first with ``stride``); the
+    shortcut is x itself, or a 1x1 convolution with ``stride`` + BN (a projection) where F changes the shape (He et
+    al. 2015). Takes and returns a Functional API tensor (lesson 08 §5)."""
+    if not isinstance(filters, int) or isinstance(filters, bool) or filters < 1:
+        raise ValueError(f"residual_block: filters must be a positive whole number, not {filters!r}.")
+    if stride not in (1, 2):
+        raise ValueError(
+            f"residual_block: stride must be 1 (same size) or 2 (half the height and width), not {stride!r}."
+        )
+    if len(x.shape) != 4:
+        raise ValueError(
+            f"residual_block takes feature maps of shape (batch, height, width, channels), not a tensor of shape "
+            f"{tuple(x.shape)}: call it on keras.Input(shape=(32, 32, 3)) or on the output of a Conv2D."
+        )
+    y = layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(x)
+    y = layers.BatchNormalization(momentum=0.9)(y)
+    y = layers.ReLU()(y)
+    y = layers.Conv2D(filters, 3, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization(momentum=0.9)(y)
+    shortcut = x
+    if stride != 1 or x.shape[-1] != filters:  # x does not fit F(x): project it to F(x)'s shape
+        shortcut = layers.Conv2D(filters, 1, strides=stride, use_bias=False)(x)
+        shortcut = layers.BatchNormalization(momentum=0.9)(shortcut)
+    return layers.ReLU()(layers.Add()([shortcut, y]))
+
+
+def small_resnet(
+    num_classes: int = 10,
+    input_shape=(32, 32, 3),
+    widths=(16, 32, 64),
+    blocks=(1, 1, 1),
+    name: str = "small_resnet",
+) -> keras.Model:
+    """A small ResNet: a stem (3x3 conv-BN-ReLU), one stage of ``residual_block``s per width, each stage
+    after the first halving the image (its first block with stride 2), global average pooling and Dense; ``blocks``:
+    blocks per stage, one number or one per width (lesson 08 §5)."""
+    widths = tuple(widths)
+    blocks = (blocks,) * len(widths) if isinstance(blocks, int) else tuple(blocks)
+    if not widths or any(not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in widths):
+        raise ValueError(f"small_resnet: widths must be positive whole numbers, one per stage, not {widths!r}.")
+    if len(blocks) != len(widths) or any(not isinstance(b, int) or isinstance(b, bool) or b < 1 for b in blocks):
+        raise ValueError(
+            f"small_resnet: blocks must be one positive whole number, or one per stage ({len(widths)} widths), "
+            f"not {blocks!r}."
+        )
+    inputs = keras.Input(shape=input_shape)
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False)(inputs)  # the stem
+    x = layers.BatchNormalization(momentum=0.9)(x)
+    x = layers.ReLU()(x)
+    for stage, (width, n) in enumerate(zip(widths, blocks)):
+        for i in range(n):
+            x = residual_block(x, width, stride=2 if stage > 0 and i == 0 else 1)
+    x = layers.GlobalAveragePooling2D()(x)  # one number per channel: the channel's mean over the whole map
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32")(x)  # float32 under bfloat16 too
+    return keras.Model(inputs, outputs, name=name)
 
 
 VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # VGG16's ImageNet weights, without its top
@@ -353,10 +412,12 @@ def m4(base: keras.Model, head: keras.Model, name: str = "M4_transfer") -> keras
 
 # --------------------------------------------------------------------------- a lesson's model against this file
 def _layer_specs(model: keras.Model) -> list[tuple[str, dict]]:
-    """Each layer's type and configuration (names left out), with nested models opened up."""
+    """Each layer's type and configuration (names left out), with nested models opened up; a Functional model's
+    InputLayer is left out, as a Sequential model's list leaves it out."""
     return [
         (type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
         for layer in flat_layers(model)
+        if not isinstance(layer, layers.InputLayer)
     ]
 
 
@@ -407,3 +468,36 @@ def assert_same(model: keras.Model, reference) -> None:
     if model.count_params() != reference.count_params():
         raise AssertionError(f"{where} have {model.count_params():,} and {reference.count_params():,} parameters.")
     print(f"{model.name} matches cc.models' {reference.name}: {len(mine)} layers, {model.count_params():,} parameters.")
+
+
+def assert_same_outputs(model: keras.Model, reference, images=None, atol: float = 1e-5) -> None:
+    """Raise unless ``model``, given the weights of ``reference`` (a model or a function that builds one), computes
+    the same outputs: the same layers *and* the same wiring, which ``assert_same`` cannot see in a Functional model.
+    ``model`` itself is left as it is (a copy takes the weights) (lesson 08 §2)."""
+    if callable(reference) and not isinstance(reference, keras.Model):
+        state, np_state = random.getstate(), np.random.get_state()
+        try:
+            reference = reference()
+        finally:
+            random.setstate(state)
+            np.random.set_state(np_state)
+    where = f"{model.name} and cc.models' {reference.name}"
+    copy = keras.models.clone_model(model)
+    theirs = reference.get_weights()
+    shapes = [w.shape for w in copy.get_weights()], [w.shape for w in theirs]
+    if shapes[0] != shapes[1]:
+        raise AssertionError(
+            f"{where} hold weights of different shapes ({len(shapes[0])} and {len(shapes[1])} arrays): "
+            "run cc.models.assert_same(model, reference) to find the layer that differs."
+        )
+    copy.set_weights(theirs)
+    if images is None:  # a fixed batch of random images in the model's input shape
+        images = np.random.default_rng(0).random((4, *reference.input_shape[1:]), dtype=np.float32)
+    mine, expected = copy.predict(images, verbose=0), reference.predict(images, verbose=0)
+    gap = float(np.max(np.abs(np.asarray(mine, dtype=np.float32) - np.asarray(expected, dtype=np.float32))))
+    if not gap <= atol:
+        raise AssertionError(
+            f"{where} have the same weights but compute different outputs (largest difference {gap:.2g}): the layers "
+            "are connected differently. Check which tensor each layer is called on, and what the Add() sums."
+        )
+    print(f"{model.name} computes what cc.models' {reference.name} computes, with the same weights.")

@@ -86,7 +86,7 @@ def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2
 
 def compile_final(model, peak_lr: float, total_steps: int, weight_decay: float = 0.05, label_smoothing: float = 0.2):
     """Lesson 07's recipe for its wide networks: AdamW (decoupled weight decay) on a warm-up + cosine schedule to
-    ``peak_lr``, cross-entropy with label smoothing; compiles ``model`` and returns it (lesson 07 §12)."""
+    ``peak_lr``, cross-entropy with label smoothing; compiles ``model`` and returns it (lesson 08 §8)."""
     model.compile(
         optimizer=keras.optimizers.AdamW(
             learning_rate=warmup_cosine(peak_lr, total_steps, warmup_fraction=0.2), weight_decay=weight_decay
@@ -115,7 +115,7 @@ def compile_airbench(
     airbench (for batch 1024) uses a peak of 1.5 on the mean loss and a decay of 0.002 per step that PyTorch passes
     through the momentum, which multiplies it by 1/(1 - 0.85); Keras applies ``weight_decay`` x learning rate
     directly, so 0.002 / 0.15 / 1.5 = 0.0089 is the same decay. The shifts' decay is not scaled, as in airbench
-    (lesson 07 §15)."""
+    (lesson 08 §10)."""
     schedule = Triangular(peak_lr, total_steps) if triangular else warmup_cosine(peak_lr, total_steps, 0.23)
     model.compile(
         optimizer=BiasScaledSGD(
@@ -131,12 +131,12 @@ def compile_airbench(
     return model
 
 
-FINAL_EPOCHS = 8  # the final model's epochs in the full profile (lesson 07 §18)
-FINAL_BATCH_SIZE = 512  # its batch in the full profile (lesson 07 §18)
+FINAL_EPOCHS = 8  # the final model's epochs in the full profile (lesson 08 §11)
+FINAL_BATCH_SIZE = 512  # its batch in the full profile (lesson 08 §11)
 
 
 def airbench_peak_lr(batch_size: int) -> float:
-    """airbench's peak learning rate for a batch size: 1.5 per 1,024 images, scaled linearly (lesson 07 §15)."""
+    """airbench's peak learning rate for a batch size: 1.5 per 1,024 images, scaled linearly (lesson 08 §10)."""
     return 1.5 * batch_size / 1024
 
 
@@ -147,7 +147,7 @@ def final_recipe(
     (``compile_airbench``; peak ``peak_lr``, by default airbench's 1.5 per 1,024 images in a batch), its training
     pipeline (shifts of up to 2 pixels, alternating flips) and its callbacks (``Lookahead``): (model, batches,
     callbacks) for ``model.fit(batches, epochs=epochs, callbacks=callbacks)``. ``widths``: the three blocks' channels
-    (narrower trains faster and less well; benchmarks/lesson07_budget.py) (lesson 07 §18)."""
+    (narrower trains faster and less well; benchmarks/lesson07_budget.py) (lesson 08 §11)."""
     from .models import airbench_cnn
 
     steps = epochs * int(np.ceil(len(x_train) / batch_size))
@@ -160,8 +160,8 @@ def final_recipe(
 @keras.saving.register_keras_serializable(package="cifar_course")
 class Triangular(keras.optimizers.schedules.LearningRateSchedule):
     """airbench's schedule: a straight line from ``start`` x ``peak_lr`` up to ``peak_lr`` over the first
-    ``warmup_fraction`` of the steps, then a straight line down to ``end`` x ``peak_lr`` at the last step (lesson 07
-    §17)."""
+    ``warmup_fraction`` of the steps, then a straight line down to ``end`` x ``peak_lr`` at the last step (lesson 08
+    §10)."""
 
     def __init__(self, peak_lr, total_steps, warmup_fraction=0.23, start=0.2, end=0.07):
         self.peak_lr, self.total_steps, self.warmup_fraction = peak_lr, total_steps, warmup_fraction
@@ -180,8 +180,8 @@ class Triangular(keras.optimizers.schedules.LearningRateSchedule):
 
 @keras.saving.register_keras_serializable(package="cifar_course")
 class BiasScaledSGD(keras.optimizers.SGD):
-    """Keras's SGD with a learning rate ``bias_scale`` times larger for batch normalization's shifts (β) (lesson 07
-    §16)."""
+    """Keras's SGD with a learning rate ``bias_scale`` times larger for batch normalization's shifts (β) (lesson 08
+    §10)."""
 
     def __init__(self, bias_scale: float = 64.0, **kwargs):
         super().__init__(**kwargs)
@@ -204,7 +204,7 @@ class Lookahead(keras.callbacks.Callback):
     """airbench's weight averaging: every ``every`` steps, move an average of all weights (batch normalization's
     statistics too) towards the weights and restart training from the average. The average follows the weights
     fully at first and ever more slowly (momentum ``decay`` x (step / total_steps)³), and the model ends on it
-    (lesson 07 §17)."""
+    (lesson 08 §10)."""
 
     def __init__(self, total_steps: int, every: int = 5, decay: float = 0.95**5):
         super().__init__()
@@ -246,7 +246,7 @@ def predict_tta(
 ) -> np.ndarray:
     """Test-time augmentation: the mean probabilities over the image, its mirror image (``flip``) and, with
     ``translate=1``, both moved one pixel up-left and down-right (6 views in all). ``per_view=True`` returns every
-    view's probabilities instead, shape (views, images, classes), the image as it is first (lesson 07 §4)."""
+    view's probabilities instead, shape (views, images, classes), the image as it is first (lesson 07 §9)."""
     from tqdm.auto import tqdm
 
     from .arrays import as_probabilities
@@ -267,7 +267,7 @@ def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.n
     Each of the 12 principal directions, strongest first, becomes two filters (+ and -), scaled by
     1/sqrt(eigenvalue + eps), so the channels are uncorrelated with unit variance (less for the weakest directions,
     which ``eps`` damps); the bias subtracts the mean patch. Uses the first ``sample`` images (uint8 or in [0, 1]).
-    (lesson 07 §14)
+    (lesson 08 §9)
     """
     images = np.asarray(images)[:sample]
     x = images.astype(np.float32) / 255.0 if images.dtype == np.uint8 else images.astype(np.float32)
@@ -284,7 +284,7 @@ def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.n
 def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps: int = 100):
     """fastai's lr_find: train ``steps`` batches raising the learning rate from ``start`` to ``stop`` (geometric),
     stop early when the loss explodes; returns (learning rates, losses). The model's weights are changed: use a
-    fresh model, compiled with a constant learning rate (lesson 07 §12)."""
+    fresh model, compiled with a constant learning rate (lesson 08 §8)."""
     from tqdm.auto import tqdm
 
     lrs = start * (stop / start) ** (np.arange(steps) / max(1, steps - 1))
@@ -303,7 +303,7 @@ def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps:
 
 def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
     """The losses smoothed by an exponential moving average (bias-corrected, as fastai does), to read past the noise
-    (lesson 07 §12)."""
+    (lesson 08 §8)."""
     smooth, avg = [], 0.0
     for i, loss in enumerate(losses):
         avg = beta * avg + (1 - beta) * loss
@@ -312,5 +312,5 @@ def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
 
 
 def suggest_lr(lrs, losses, beta: float = 0.8) -> float:
-    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``) (lesson 07 §12)."""
+    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``) (lesson 08 §8)."""
     return float(lrs[int(np.nanargmin(smooth_losses(losses, beta)))] / 10)

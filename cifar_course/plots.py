@@ -231,3 +231,32 @@ def grouped_bars(table, title: str = "", ylabel: str = "", fmt: str = "{:.2f}"):
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=len(table.columns), frameon=False)
     ax.figure.tight_layout()
     return ax.figure
+
+
+def race_gains(table, title: str, references: dict[str, float] | None = None):
+    """A race's table (``cc.race.step_table``) as two bar charts: each step's test accuracy (rows recorded elsewhere
+    hatched) and its gain over the step before, with ``references`` as dashed lines in percent (lesson 07 §12)."""
+    labels = [f"{s}: {a}" for s, a in zip(table.index, table["adds"])]
+    recorded = table["source"].ne("your run").to_numpy()
+    fig, (ax_acc, ax_gain) = plt.subplots(1, 2, figsize=(13, 4.2))
+    bars = ax_acc.bar(labels, 100 * table["test accuracy"], color=np.where(recorded, "lightgray", "tab:blue"))
+    for bar, hatched in zip(bars, recorded):
+        bar.set_hatch("//" if hatched else "")
+    ax_acc.bar_label(bars, fmt="%.1f", fontsize=8)
+    for name, value in (references or {}).items():
+        ax_acc.axhline(value, ls="--", lw=1, color="gray")
+        ax_acc.text(-0.4, value + 0.5, name, fontsize=7, color="gray")
+    ax_acc.set_ylabel("test accuracy (%)")
+    ax_acc.set_title(title + ("; hatched: the recorded full run" if recorded.any() else ""))
+    gains = table["gain (points)"].fillna(0)
+    bars = ax_gain.bar(labels, gains, color=["tab:green" if g >= 0 else "tab:red" for g in gains])
+    ax_gain.bar_label(bars, fmt="%+.1f", fontsize=8)
+    ax_gain.axhline(0, color="black", lw=0.8)
+    ax_gain.set_ylabel("gain over the previous step (points)")
+    ax_gain.set_title("What each step added (within one source)")
+    for ax in (ax_acc, ax_gain):
+        ax.tick_params(axis="x", rotation=35, labelsize=8)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    fig.tight_layout()
+    return fig

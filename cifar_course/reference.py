@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from .runs import current_lesson
+
 # test/val accuracy as fractions. "reported": the published tutorial on the official arrays.
 # "measured_jpeg": the reference code as written, on the JPEG copy of CIFAR-10, 2 CPU cores
 # (see shared/spec/reference-models.md); None where not measured.
@@ -65,28 +67,28 @@ REFERENCE = [
 # Models the course adds beyond the references: comparison tables show them after the reference models,
 # with no reference numbers beside them.
 COURSE_MODELS = [
-    {  # lesson 07's final model until 2026-12-03, retired (stem + 3 pooling blocks, 293,882 parameters); its runs
-        # still load: Keras rebuilds the model from the run's model.keras, no code of the course needed
+    {  # lesson 07's (now 08's) final model until 2026-12-03, retired (stem + 3 pooling blocks, 293,882 parameters);
+        # its runs still load: Keras rebuilds the model from the run's model.keras, no code of the course needed
         "model": "modern_cnn",
-        "lesson": "07",
+        "lesson": "08",
         "epochs": None,
         "reported_test": None,
         "reported_val": None,
         "measured_jpeg_test": None,
         "measured_seconds": None,
     },
-    {  # lesson 07's final model on 2026-12-04 and 05, retired: now steps 8 and 9 (cc.models.whitened_cnn)
+    {  # lesson 07's (now 08's) final model on 2026-12-04 and 05, retired: now steps 8 and 9 (cc.models.whitened_cnn)
         "model": "whitened_cnn",
-        "lesson": "07",
+        "lesson": "08",
         "epochs": None,
         "reported_test": None,
         "reported_val": None,
         "measured_jpeg_test": None,
         "measured_seconds": None,
     },
-    {  # lesson 07's final model (step 13: cc.models.airbench_cnn, cc.modern.final_recipe)
+    {  # lesson 08's final model (step 13: cc.models.airbench_cnn, cc.modern.final_recipe)
         "model": "airbench_cnn",
-        "lesson": "07",
+        "lesson": "08",
         "epochs": None,
         "reported_test": None,
         "reported_val": None,
@@ -156,9 +158,10 @@ def recorded_runs(lesson: str, profile: str = "full") -> list[Recorded]:
         if "limited to" in record.get("machine", ""):  # ONEDNN_MAX_CPU_ISA: an estimate, not a laptop's record
             continue
         for entry in record.get("lessons", []):
-            if entry.get("lesson") != lesson:
-                continue
             for run in entry.get("saved_runs", []):
+                numbering = int(run.get("numbering") or 1)  # records made before lesson 07 was split: 1
+                if current_lesson(entry.get("lesson", ""), run["model"], run.get("step"), numbering) != lesson:
+                    continue
                 found.append(
                     Recorded(
                         lesson=lesson,

@@ -8,6 +8,22 @@ from pathlib import Path
 from .data import DATASETS
 
 DATA_KINDS = ("real", "synthetic", "own")  # own: class names other than the data set's usual ones (your photos)
+# The lessons' numbering: 2 since lesson 07 was split (2026-12-06) into 07, the training recipe, and 08, architecture
+# (the old lesson 07's steps 8-13 and its final models); the old lesson 08 became 09. Runs and records saved before
+# carry no "numbering" (1): ``current_lesson`` reads their lesson numbers in today's numbering.
+NUMBERING = 2
+ARCHITECTURE_MODELS = ("modern_cnn", "whitened_cnn", "airbench_cnn")  # the old lesson 07's final models, now 08's
+
+
+def current_lesson(lesson: str, model: str = "", step: int | None = None, numbering: int = 1) -> str:
+    """The lesson a run or record belongs to today, from the lesson number it was saved with (lesson 09 §1)."""
+    if numbering >= NUMBERING:
+        return lesson
+    if lesson == "08":
+        return "09"
+    if lesson == "07" and ((step is not None and int(step) >= 8) or model.split("_202")[0] in ARCHITECTURE_MODELS):
+        return "08"
+    return lesson
 
 
 @dataclass(frozen=True)
@@ -52,7 +68,9 @@ class RunRecord:
         tta = str(info.get("tta") or "")
         return cls(
             folder=Path(folder),
-            lesson=str(info["lesson"]),
+            lesson=current_lesson(
+                str(info["lesson"]), str(info["model"]), info.get("step"), int(info.get("numbering") or 1)
+            ),
             model=str(info["model"]),
             profile=str(info["profile"]),
             dataset=str(info.get("dataset") or ""),

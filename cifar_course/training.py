@@ -19,7 +19,7 @@ import numpy as np
 from .folders import runs_dir
 from .plots import live_notebook
 from .profiles import get_profile
-from .runs import DATA_KINDS, RunRecord
+from .runs import DATA_KINDS, NUMBERING, RunRecord
 from .runtime import machine, versions
 
 TENSORBOARD_LOGS = "logs"  # in each run folder: TensorBoard's event files, in logs/train and logs/validation
@@ -98,6 +98,7 @@ class Run:
         data = self.data
         metrics = {
             "lesson": self.lesson,
+            "numbering": NUMBERING,  # the lessons' numbering (cc.runs.current_lesson reads older runs)
             "model": model.name,
             "params": int(model.count_params()),
             "epochs": epochs,

@@ -96,12 +96,12 @@ def test_lesson07_full_uses_the_lessons_model_and_recipe():
     # its batch, epochs and peak come from the package, where the lesson's final model reads them too
     for name in ("cc.modern.FINAL_BATCH_SIZE", "cc.modern.FINAL_EPOCHS", "cc.modern.airbench_peak_lr("):
         assert name in source
-    cells = json.loads((BENCHMARKS.parent / "notebooks" / "07_modern_cnn.ipynb").read_text())["cells"]
+    cells = json.loads((BENCHMARKS.parent / "notebooks" / "08_architecture.ipynb").read_text())["cells"]
     sizes = next("".join(c["source"]) for c in cells if "FINAL_BATCH_SIZE = " in "".join(c["source"]))
     assert "full=cc.modern.FINAL_EPOCHS" in sizes and "full=cc.modern.FINAL_BATCH_SIZE" in sizes
     from cifar_course import modern
 
-    assert modern.airbench_peak_lr(modern.FINAL_BATCH_SIZE) == 0.75  # the peak lesson 07's prose states
+    assert modern.airbench_peak_lr(modern.FINAL_BATCH_SIZE) == 0.75  # the peak lesson 08's prose states
 
 
 def test_lesson07_budget_reads_its_points():

@@ -132,7 +132,7 @@ def test_the_search_page_finds_grad_cam(book, browser):  # noqa: F811
         results = page.locator("#search-results li a")
         results.first.wait_for(timeout=30_000)
         found = results.evaluate_all("links => links.map(a => a.getAttribute('href'))")
-    assert any("08_what_the_network_sees" in href for href in found), found
+    assert any("09_what_the_network_sees" in href for href in found), found
 
 
 def test_every_internal_link_leads_to_a_built_file(book):

@@ -1,7 +1,7 @@
 """Lesson 01 in a real browser: JupyterLab on localhost, driven by headless Chromium through Playwright.
 
 Runs all cells in the smoke profile, then checks that no cell has an error output and that a figure rendered
-as an image. Lesson 08's photo upload and lesson 02's TensorBoard are driven as a student does them.
+as an image. Lesson 09's photo upload and lesson 02's TensorBoard are driven as a student does them.
 Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/cifar-course-artifacts).
 Skipped, with the reason, when Playwright or Chromium is missing (.ci/browser-deps.sh installs both);
 deselect with ``-m "not browser"``.
@@ -97,7 +97,7 @@ def lab(tmp_path):
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
         "IPYTHONDIR": str(tmp_path / "ipython"),
-        "CIFAR_COURSE_RUNS": str(tmp_path / "runs"),  # runs a lesson saves (lesson 08's M3) stay in the test's folder
+        "CIFAR_COURSE_RUNS": str(tmp_path / "runs"),  # runs a lesson saves (lesson 09's M3) stay in the test's folder
         # as for a student whose environment is active: %tensorboard starts the `tensorboard` found on PATH
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), ENV_AT_START.get("PATH", "")]),
         "TMPDIR": str(tmp_path / "tmp"),  # where %tensorboard notes the servers it started (.tensorboard-info)
@@ -240,24 +240,24 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
 
 
 def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_path, capsys):
-    """Lesson 08, section 6, as a student does it: run to the FileUpload button, upload a photo, run the next cells."""
+    """Lesson 09, section 6, as a student does it: run to the FileUpload button, upload a photo, run the next cells."""
     from PIL import Image
     from sklearn.datasets import load_sample_image
 
     sync_api, executable = browser
-    lesson = "08_what_the_network_sees.ipynb"
+    lesson = "09_what_the_network_sees.ipynb"
     photo = tmp_path / "my_photo.jpg"  # a real photograph (427x640), not named like the lesson's sample photos
     Image.fromarray(load_sample_image("flower.jpg")).save(photo, quality=95)
     cells = json.loads((lab["root"] / lesson).read_text())["cells"]
     at = next(i for i, c in enumerate(cells) if "widgets.FileUpload(" in "".join(c["source"]))
     reader = next(i for i, c in enumerate(cells) if i > at and "upload.value" in "".join(c["source"]))
-    shot = _artifact("lesson08-upload-jupyterlab.png")
+    shot = _artifact("lesson09-upload-jupyterlab.png")
     started = time.monotonic()
     deadline = started + 600
     with _chromium_page(sync_api, executable) as page:
         dom_cells = page.locator(".jp-Notebook .jp-Cell")
         try:  # up to the cell below the upload button
-            _open_and_run_above(page, lab, lesson, at + 1, deadline, "lesson 08 up to the upload button")
+            _open_and_run_above(page, lab, lesson, at + 1, deadline, "lesson 09 up to the upload button")
             button = dom_cells.nth(at).locator(".widget-upload")
             with page.expect_file_chooser() as chooser:  # the widget's <input type=file> is never in the page
                 button.click()
@@ -273,7 +273,7 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
         finally:
             page.screenshot(path=str(shot))
     with capsys.disabled():
-        print(f"\nbrowser test: lesson 08 with an upload ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
+        print(f"\nbrowser test: lesson 09 with an upload ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
     saved = json.loads((lab["root"] / lesson).read_text())["cells"]
     errors = [
         f"cell {i} ({''.join(c['source'])[:60]!r}): {o.get('ename')}: {o.get('evalue')}"
@@ -287,7 +287,7 @@ def test_lesson_08_explains_a_photo_uploaded_in_jupyterlab(browser, lab, tmp_pat
     assert "china.jpg" not in printed, "the lesson used its sample photos, not the upload"
     assert all(c["execution_count"] for c in saved[: reader + 2] if c["cell_type"] == "code"), "a cell did not run"
     assert any("image/png" in o.get("data", {}) for o in saved[reader + 1]["outputs"]), "no figure of the photo"
-    assert any((tmp_path / "runs").iterdir()), "lesson 08 saved no run in the test's runs folder"
+    assert any((tmp_path / "runs").iterdir()), "lesson 09 saved no run in the test's runs folder"
 
 
 def _open_and_run_above(page, lab, lesson: str, at: int, deadline: float, what: str) -> None:

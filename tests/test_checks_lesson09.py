@@ -1,4 +1,4 @@
-"""Lesson 08's checks: the sharpest Grad-CAM layer and the occlusion prediction, on models whose answers are known."""
+"""Lesson 09's checks: the sharpest Grad-CAM layer and the occlusion prediction, on models whose answers are known."""
 
 from __future__ import annotations
 

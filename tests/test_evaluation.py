@@ -156,7 +156,7 @@ def test_runs_pick_run_and_comparison(tmp_path):
     assert comparison.loc["R1", "reference code, JPEG copy"] == 0.674
 
 
-def test_comparison_table_adds_lesson_07_after_the_references(tmp_path):
+def test_comparison_table_adds_lesson_08_after_the_references(tmp_path):
     _run(tmp_path, "a_04", test_accuracy=0.60)
     _run(tmp_path, "f_07", lesson="07", model="step2_augment", test_accuracy=0.70)  # a step, not the final model
     _run(tmp_path, "g_07", lesson="07", model="modern_cnn", test_accuracy=0.85, params=293_882)
@@ -169,7 +169,7 @@ def test_comparison_table_adds_lesson_07_after_the_references(tmp_path):
     assert comparison.loc["airbench_cnn", "params"] == 1_973_944
     assert comparison.loc["modern_cnn", "this course"] == 0.85
     assert comparison.loc["modern_cnn", "params"] == 293_882
-    assert comparison.loc["modern_cnn", "lesson"] == "07"
+    assert comparison.loc["modern_cnn", "lesson"] == "08"  # saved as lesson 07's, before lesson 07 was split
     assert np.isnan(comparison.loc["modern_cnn", "tutorial (reported)"])  # no reference model to compare with
 
 
@@ -379,10 +379,10 @@ def test_predicting_images_the_model_cannot_take_names_the_shape_and_the_fix():
     assert evaluation.predict_probabilities(model, np.zeros((2, 32, 32, 3), np.float32)).shape == (2, 10)
 
 
-def test_comparison_table_lists_lesson_07_models_only_with_a_run_and_whole_numbers_as_integers(tmp_path):
+def test_comparison_table_lists_lesson_08_models_only_with_a_run_and_whole_numbers_as_integers(tmp_path):
     _run(tmp_path, "a_04", test_accuracy=0.60)
     comparison = evaluation.comparison_table(cc.list_runs(tmp_path), profile="quick")
-    assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4"]  # no retired lesson-07 names, no empty rows
+    assert comparison.index.tolist() == ["R1", "M1", "M2", "M3", "M4"]  # no retired lesson-08 names, no empty rows
     assert str(comparison["params"].dtype) == "Int64"
     assert str(comparison.loc[["M3"]].astype(str).loc["M3", "reference seconds"]) == "644"  # not 644.0
 

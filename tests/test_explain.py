@@ -1,4 +1,4 @@
-"""cc.explain (lesson 08): a tiny CNN learns to find a bright square; Grad-CAM and occlusion must point at it."""
+"""cc.explain (lesson 09): a tiny CNN learns to find a bright square; Grad-CAM and occlusion must point at it."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def test_lesson_badge_and_pip_source_follow_the_setting(path):
 
 
 def test_all_eight_lessons_are_checked():
-    assert [p.name[:2] for p in links.lessons(ROOT / "notebooks")] == [f"{n:02}" for n in range(1, 9)]
+    assert [p.name[:2] for p in links.lessons(ROOT / "notebooks")] == [f"{n:02}" for n in range(1, 10)]
 
 
 def fork(tmp_path, url):

@@ -44,13 +44,14 @@ def test_recorded_runs_newest_first_with_machine_and_date(results):
         epyc,
         [{"lesson": "07", "saved_runs": [_saved("airbench_cnn", "2026-12-06T10:00:00", 0.6, step=10)]}],
     )
-    runs = reference.recorded_runs("07")
+    runs = reference.recorded_runs("08")  # recorded as lesson 07's step 10, before lesson 07 was split: 08's now
     assert [r.test_accuracy for r in runs] == [0.6, 0.5]  # the newer record first
     assert (
         runs[0].step == 10 and runs[0].where == "full profile, 2 cores, AMD EPYC, no bfloat16 instructions, 2026-12-06"
     )
-    assert reference.recorded("07", "airbench_cnn").test_accuracy == 0.6
-    assert reference.recorded_runs("03") == [] and reference.recorded("07", "M3") is None
+    assert reference.recorded("08", "airbench_cnn").test_accuracy == 0.6
+    assert reference.recorded_runs("07") == [] and reference.recorded("07", "airbench_cnn") is None
+    assert reference.recorded_runs("03") == [] and reference.recorded("08", "M3") is None
 
 
 def test_recorded_runs_leave_out_oneDNN_limited_runs_and_match_model_prefixes(results):
@@ -79,5 +80,6 @@ def test_this_repository_records_the_runs_the_lessons_show():
     assert reference._results_folder() is not None
     for lesson, model in (("03", "M1"), ("03", "M2"), ("04", "M3")):
         assert reference.recorded(lesson, model) is not None, (lesson, model)
-    steps = {r.step for r in reference.recorded_runs("07")}
-    assert set(range(8, 13)) <= steps  # lesson 07 in quick shows the recorded full race for steps 8-12
+    assert {0, 1, 2, 3, 4, 6} <= {r.step for r in reference.recorded_runs("07")}  # lesson 07: 5 and 7 train nothing
+    steps = {r.step for r in reference.recorded_runs("08")}
+    assert set(range(8, 14)) <= steps  # lesson 08 in quick shows the recorded full race for steps 8-12, the final 13

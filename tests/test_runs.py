@@ -135,9 +135,9 @@ def test_a_new_run_is_read_from_its_named_kinds_not_from_its_texts():
     assert not run.synthetic and run.data_label == "own data, 10 classes"
 
 
-def test_lesson_07_test_time_augmentation_and_lesson_05_features_are_fields():
-    final = RunRecord.from_metrics(_old(lesson="07", model="airbench_cnn", tta="flip+shift"), "/runs/x")
-    assert final.tta == "flip+shift"
+def test_lesson_08_test_time_augmentation_and_lesson_05_features_are_fields():
+    final = RunRecord.from_metrics(_old(lesson="08", model="airbench_cnn", tta="flip+shift", numbering=2), "/runs/x")
+    assert final.tta == "flip+shift" and final.lesson == "08"
     assert RunRecord.from_metrics(_old(tta="none"), "/runs/x").tta == ""
     m4 = RunRecord.from_metrics(_old(feature_seconds=47.1, preprocessing="vgg16"), "/runs/x")
     assert m4.seconds == pytest.approx(88.8 + 47.1) and m4.preprocessing == "vgg16"
@@ -284,17 +284,29 @@ def test_pick_run_takes_run_as_it_is_and_only_the_models_asked_for(tmp_path, qui
     _write(tmp_path, "07_step", lesson="07", model="step2_augment", test_accuracy=0.9)
     _write(tmp_path, "05_m4", lesson="05", model="M4_transfer", profile="smoke", weights=RANDOM)
     runs, data = cc.list_runs(tmp_path), _cifar10()
-    explained = {("07", "airbench_cnn"), ("04", "M3_deeper_cnn")}
-    chosen = cc.pick_run("08", data=data, prefer_lesson="07", models=explained, runs=runs)
+    explained = {("08", "airbench_cnn"), ("04", "M3_deeper_cnn")}  # 07_final was saved as lesson 07's: now 08's
+    chosen = cc.pick_run("09", data=data, prefer_lesson="08", models=explained, runs=runs)
     assert chosen.name == "07_final"
     out = _lines(capsys)
     assert out[2] == "  3 epoch(s); test accuracy when saved 0.5400 (flip test-time augmentation)"
     assert not any("left out" in line for line in out)  # 05_m4 is no candidate, so not "left out" either
-    assert cc.pick_run("08", data=data, prefer_lesson="07", models=explained, runs=runs, run="05_m4").name == "05_m4"
+    assert cc.pick_run("09", data=data, prefer_lesson="08", models=explained, runs=runs, run="05_m4").name == "05_m4"
     assert _lines(capsys)[3:] == ["  chosen because: you set RUN to it", "NOTE: this transfer model was built on "
                                   "RANDOM weights (no ImageNet weights on that machine)."]  # fmt: skip
     with pytest.raises(ValueError, match=r"No saved run called 'nope'. Saved runs:\n  04_m3\n  05_m4"):
         cc.pick_run("06", data=data, prefer_lesson="05", runs=runs, run="nope")
+
+
+def test_runs_saved_before_lesson_07_was_split_read_in_todays_numbering(tmp_path):
+    _write(tmp_path, "07_step2", lesson="07", model="step2_augment", step=2)  # the recipe: still lesson 07
+    _write(tmp_path, "07_step9", lesson="07", model="whitened_cnn", step=9)  # the network's steps: lesson 08 now
+    _write(tmp_path, "07_final_old", lesson="07", model="airbench_cnn")  # a final model saved with no step
+    _write(tmp_path, "08_m3", lesson="08", model="M3_deeper_cnn")  # what the network sees: lesson 09 now
+    _write(tmp_path, "08_new", lesson="08", model="step8_wide", step=8, numbering=2)  # saved today: as it says
+    _write(tmp_path, "09_new", lesson="09", model="M3_deeper_cnn", numbering=2)
+    lessons = {r.name: r.lesson for r in cc.list_runs(tmp_path)}
+    assert lessons == {"07_step2": "07", "07_step9": "08", "07_final_old": "08", "08_m3": "09", "08_new": "08",
+                       "09_new": "09"}  # fmt: skip
 
 
 def test_with_nothing_eligible_outside_smoke_pick_run_says_which_lesson_to_run(tmp_path, quick, capsys):

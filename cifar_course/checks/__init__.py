@@ -14,7 +14,8 @@ from .lesson04 import check_best_epoch
 from .lesson05 import check_layer_params, check_vgg_preprocessed
 from .lesson06 import check_confident_accuracy, check_confusion_matrix
 from .lesson07 import check_ablation_prediction, check_batchnorm_params, check_schedule_reading
-from .lesson08 import check_occlusion_prediction, check_sharpest_layer
+from .lesson08 import check_residual_block, check_separable_params
+from .lesson09 import check_occlusion_prediction, check_sharpest_layer
 
 __all__ = [
     "CheckFailed",
@@ -32,7 +33,9 @@ __all__ = [
     "check_confident_accuracy", "check_confusion_matrix",
     # lesson 07: the modern CNN
     "check_ablation_prediction", "check_batchnorm_params", "check_schedule_reading",
-    # lesson 08: what the network sees
+    # lesson 08: architecture
+    "check_residual_block", "check_separable_params",
+    # lesson 09: what the network sees
     "check_occlusion_prediction", "check_sharpest_layer",
     # no lesson calls these any more; notebooks released earlier do
     "check_output_shape", "check_param_count", "check_value",

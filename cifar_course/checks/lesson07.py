@@ -82,7 +82,7 @@ def check_ablation_prediction(
 
     "About the same" means within ``tolerance``; given ``n_val`` (validation images), within twice the standard error
     of a validation accuracy measured on that many images, the size of a difference that one seed can make
-    (lesson 07 §19)."""
+    (lesson 07 §12)."""
     if not answered(prediction, "my_prediction"):
         return
     allowed = {"val_accuracy": ("higher", "lower", "about the same"), "gap": ("larger", "smaller", "about the same")}

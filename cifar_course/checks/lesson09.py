@@ -1,4 +1,4 @@
-"""Checks for lesson 08, what the network sees: the sharpest Grad-CAM layer, the drops an occluding patch causes."""
+"""Checks for lesson 09, what the network sees: the sharpest Grad-CAM layer, the drops an occluding patch causes."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def _probabilities(model, images) -> np.ndarray:
 def check_sharpest_layer(answer, model, image, class_index: int | None = None, top: float = 0.1) -> None:
     """The convolution layer whose Grad-CAM map of ``image`` keeps the largest share of its heat in its hottest
     ``top`` fraction of pixels (cc.explain.heat_share), for the predicted class unless ``class_index`` is given
-    (lesson 08 §4)."""
+    (lesson 09 §4)."""
     if not answered(answer, "sharpest_layer"):
         return
     from .. import explain  # on first use: explain imports TensorFlow
@@ -57,7 +57,7 @@ def check_occlusion_prediction(
     """Compare a prediction (the name of the patch in ``patches``, name -> (row, column) of its top-left corner, that
     lowers the probability of each image's predicted class most on average, or "about the same") with ``drops``
     (name -> that mean drop), which the check measures again. A wrong guess is not an error; a wrong measurement is
-    (lesson 08 §5)."""
+    (lesson 09 §5)."""
     if not answered(prediction, "my_prediction") or not answered(drops, "drops"):
         return
     words = (*patches, "about the same")

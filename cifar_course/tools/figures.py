@@ -31,7 +31,11 @@ from statistics import median
 ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "results"
 PAGES = ("README.md", "docs/teaching.md", "results/README.md")  # + every notebooks/*.ipynb
-LESSONS = ("01", "02", "03", "04", "05", "06", "07", "08")
+LESSONS = ("01", "02", "03", "04", "05", "06", "07", "08", "09")
+# Records made before lesson 07 was split (2026-12-06; no "numbering" in them) name the old lessons: their "07" is
+# read as "0708" (the lesson that is now 07 and 08) and their "08" as "09" (``load``).
+OLD_NUMBERS = {"07": "0708", "08": "09"}
+LABELS = {"0708": "07 (then one lesson with 08)"}  # how a page names an old lesson
 
 BLOCK_RE = re.compile(r"(<!-- figures: ([\w-]+) -->)(.*?)(<!-- /figures -->)", re.S)
 INLINE_RE = re.compile(r"(<!-- figure: ([\w-]+) -->)(.*?)(<!-- /figure -->)", re.S)
@@ -45,7 +49,13 @@ DATE_OF_UNDATED = {"lesson07-final-model.json": "2026-12-06"}
 
 @cache
 def load(file: str) -> dict:
-    return json.loads((RESULTS / file).read_text())
+    """A record of results/, its lesson numbers in today's numbering (OLD_NUMBERS)."""
+    d = json.loads((RESULTS / file).read_text())
+    if int(d.get("numbering") or 1) < 2:
+        for entry in [*(d.get("lessons") or []), d.get("concurrency") or {}]:
+            if isinstance(entry, dict) and entry.get("lesson") in OLD_NUMBERS:
+                entry["lesson"] = OLD_NUMBERS[entry["lesson"]]
+    return d
 
 
 def _runs_of(d: dict) -> list[dict]:
@@ -158,19 +168,21 @@ class Figure:
 
 # The course's runs: key -> (file, lessons it holds).
 RUNS = {
-    "quick_avx2": ("course-run-quick-avx2.json", LESSONS),  # one run of the whole quick course, no bfloat16
-    "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "07")),  # 01-07, bfloat16 (05 not run)
+    # one run of the whole quick course, no bfloat16, before lesson 07 was split
+    "quick_avx2": ("course-run-quick-avx2.json", ("01", "02", "03", "04", "05", "06", "0708", "09")),
+    "split_avx2": ("course-run-quick-avx2-split.json", ("07", "08", "09")),  # lessons 07-09 since the split
+    "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),  # 01-07, bfloat16 (05 not run)
     "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
-    "full07_bf16": ("course-run-full-07.json", ("07",)),
-    "full07_f32": ("course-run-full-07-float32.json", ("07",)),
-    "race07_avx2": ("course-run-full-07-race.json", ("07",)),
+    "full07_bf16": ("course-run-full-07.json", ("0708",)),
+    "full07_f32": ("course-run-full-07-float32.json", ("0708",)),
+    "race07_avx2": ("course-run-full-07-race.json", ("0708",)),
     # results/README.md's checks of the quick settings: the morning's run (lesson 07's final model trained; 05 not
     # run) and seed 1 (CPU shared: their times are no speed figures)
-    "quick0928_avx2": ("course-run-quick-avx2-0928.json", ("01", "02", "03", "04", "06", "07", "08")),
-    "seed1_avx2": ("course-run-quick-avx2-seed1.json", ("03", "04", "07")),
-    "seed1b_avx2": ("course-run-quick-avx2-seed1-1156.json", ("04", "07", "08")),
+    "quick0928_avx2": ("course-run-quick-avx2-0928.json", ("01", "02", "03", "04", "06", "0708", "09")),
+    "seed1_avx2": ("course-run-quick-avx2-seed1.json", ("03", "04", "0708")),
+    "seed1b_avx2": ("course-run-quick-avx2-seed1-1156.json", ("04", "0708", "09")),
 }
-# Records of lesson 07's race (steps 0-13 as saved runs): key -> file.
+# Records of the race of lessons 07 and 08 (steps 0-13 as saved runs, then one lesson): key -> file.
 RACES = {
     "race07_avx2": "course-run-full-07-race.json",
     "full07_bf16": "course-run-full-07.json",
@@ -187,7 +199,7 @@ def _others_gib(sizing: dict) -> float:
     peak = max(
         x["peak_rss_mib"]
         for x in sizing["lessons"]
-        if x["profile"] == "quick" and x["lesson"] not in ("05", "07") and x["status"] == "ok"
+        if x["profile"] == "quick" and x["lesson"] not in ("05", "0708") and x["status"] == "ok"
     )
     return round(peak * 1.25 / 1024, 1)
 
@@ -207,8 +219,8 @@ def _l05_speedup(timing: dict) -> float:
 
 
 def _race_steps(file: str) -> list[dict]:
-    """Lesson 07's saved runs that are steps of its race (or its final model), in order."""
-    runs = _get(load(file), "lessons[lesson=07]").get("saved_runs", [])
+    """The old lesson 07's saved runs that are steps of its race (or its final model), in order."""
+    runs = _get(load(file), "lessons[lesson=0708]").get("saved_runs", [])
     return sorted((r for r in runs if r.get("step") is not None), key=lambda r: r["step"])
 
 
@@ -226,6 +238,8 @@ def _vgg_bf16_ips(throughput: dict) -> float:
 def _registry() -> dict[str, Figure]:
     f: dict[str, Figure] = {}
     for key, (file, lessons) in RUNS.items():
+        if not (RESULTS / file).is_file():
+            continue
         f[f"{key}_wall"] = Figure(file, "@wall", "min")
         for n in lessons:
             f[f"{key}_{n}"] = Figure(file, f"lessons[lesson={n}].seconds", "duration")
@@ -235,7 +249,7 @@ def _registry() -> dict[str, Figure]:
                     f[f"{key}_{n}_{split[:4].lower()}"] = Figure(
                         file, f"lessons[lesson={n}].accuracies[split={split}].value", "acc"
                     )
-    for n in LESSONS:
+    for n in {x["lesson"] for x in load("class-sizing.json")["lessons"]}:
         for profile in ("smoke", "quick"):
             f[f"sizing_{profile}_{n}"] = Figure(
                 "class-sizing.json", f"lessons[lesson={n},profile={profile}].wall_s", "duration"
@@ -253,7 +267,7 @@ def _registry() -> dict[str, Figure]:
     f["sizing_cpu_quick_05_alone"] = Figure(sz05, "lessons[lesson=05].cpu_s", "duration")
     f["sizing_memory_quick_05"] = Figure(sz05, "sizing.memory.quick.gib", "gib")
     f["sizing_memory_others_quick"] = Figure(
-        sz, "largest peak of lessons 01-04, 06, 08 in quick, + 25%", "gib", lambda d: _others_gib(d)
+        sz, "largest peak of lessons 01-04, 06, 09 in quick, + 25%", "gib", lambda d: _others_gib(d)
     )
     for students in (20,):
         f[f"sizing_class{students}_07"] = Figure(
@@ -283,10 +297,10 @@ def _registry() -> dict[str, Figure]:
     for key, file in RACES.items():
         for r in _race_steps(file):
             f[f"{key}_step{r['step']}"] = Figure(
-                file, f"lessons[lesson=07].saved_runs[step={r['step']}].test_accuracy", "pct"
+                file, f"lessons[lesson=0708].saved_runs[step={r['step']}].test_accuracy", "pct"
             )
             f[f"{key}_step{r['step']}_ips"] = Figure(
-                file, f"lessons[lesson=07].saved_runs[step={r['step']}].images_per_second", "ips"
+                file, f"lessons[lesson=0708].saved_runs[step={r['step']}].images_per_second", "ips"
             )
     f["l05_vgg_bf16_ips"] = Figure(
         "throughput-lessons-03-05.json", "median images/s of the VGG16 rows in bf16", "ips", _vgg_bf16_ips
@@ -324,9 +338,11 @@ def _registry() -> dict[str, Figure]:
     f["final_ips_max"] = Figure(
         fm, "the fastest epoch's images_per_second", "ips", lambda d: max(d["images_per_second"])
     )
-    f["final_full07_test"] = Figure("course-run-full-07.json", "lessons[lesson=07].accuracies[split=Test].value", "pct")
+    f["final_full07_test"] = Figure(
+        "course-run-full-07.json", "lessons[lesson=0708].accuracies[split=Test].value", "pct"
+    )
     f["final_f32_test"] = Figure(
-        "course-run-full-07-float32.json", "lessons[lesson=07].accuracies[split=Test].value", "pct"
+        "course-run-full-07-float32.json", "lessons[lesson=0708].accuracies[split=Test].value", "pct"
     )
     return f
 
@@ -344,16 +360,20 @@ class _Fill(dict):
         self.sources: dict[str, str] = {}
 
     def __missing__(self, name):
+        if name not in registry() and name.startswith("split_avx2_"):  # results/ holds no run since the split yet
+            return _Text(None)
         fig = registry()[name]
         self.sources[fig.file] = fig.source
         return _Text(fig)
 
 
 class _Text:
-    def __init__(self, fig: Figure):
-        self.fig = fig
+    def __init__(self, fig: Figure | None):
+        self.fig = fig  # None: a figure of a record not made yet
 
     def __format__(self, spec: str) -> str:
+        if self.fig is None:
+            return "not measured since the split"
         return f"{self.fig.text} ({date_of(self.fig.file)})" if spec == "d" else self.fig.text
 
 
@@ -452,40 +472,58 @@ RUNTIME_ROWS = {
         ("`full`", "none / 10,000", "none: a saved model", "not measured", "{full_bf16_06:d} on M3's run"),
     ],
     "07": [
-        ("`smoke`", "600 / 200", "steps 0–12: 1 each; final model: 1", NOT_ALONE, "{sizing_smoke_07:d}"),
+        ("`smoke`", "600 / 200", "steps 0–7: 1 each", NOT_ALONE, "not measured"),
         (
             "`quick`",
             "10,000 / 2,000",
-            "steps 0–7: 2 each on 2,500 images at batch 32; 8–13: the recorded full run "
-            "(`TRAIN_FINAL = True` trains the final model, 1 epoch on 9,000 images)",
-            "**{quick_avx2_07}**",
-            "not measured with these settings; with that day's, {quick_bf16_07:d}",
+            "steps 0–7: 2 each on 2,500 images at batch 32",
+            "**{split_avx2_07}**",
+            "not measured since the split; before it, with 08 in one lesson, {quick_bf16_0708:d}",
         ),
         (
             "`full`",
             "50,000 / 10,000",
-            "steps 0–12: 3 each on 5,000 images at batch 128; final model: 8 on 45,000 at batch 512",
-            "the race (steps 0–12) alone {race07_avx2_07:d} while other work shared the CPU "
-            "(`benchmarks/lesson07_race.py`); the whole lesson with the earlier race, bfloat16 switched off, "
-            "{full07_f32_07:d}",
-            "not measured with the race at batch 128; the whole lesson with the earlier race {full07_bf16_07:d}; "
-            "the final model alone trains in {final_train_min:d} (`benchmarks/lesson07_full.py`)",
+            "steps 0–7: 3 each on 5,000 images at batch 128",
+            "not measured since the split; the race of steps 0–12 (then one lesson with 08) took {race07_avx2_0708:d} "
+            "while other work shared the CPU (`benchmarks/lesson07_race.py`)",
+            "not measured since the split; with 08 in one lesson and the earlier race, {full07_bf16_0708:d}",
         ),
     ],
     "08": [
+        ("`smoke`", "600 / 200", "ResNet, M3, steps 8–12, final model: 1 each", NOT_ALONE, "not measured"),
+        (
+            "`quick`",
+            "10,000 / 2,000",
+            "ResNet and M3: 2 each on 3,000 images at batch 128; steps 8–13: the recorded full run "
+            "(`TRAIN_FINAL = True` trains the final model, 1 epoch on 9,000 images)",
+            "**{split_avx2_08}**",
+            "not measured",
+        ),
+        (
+            "`full`",
+            "50,000 / 10,000",
+            "ResNet and M3: 3 each on 45,000 images at batch 128; steps 8–12: 3 each on 5,000 images at batch 128; "
+            "final model: 8 on 45,000 at batch 512",
+            "not measured since the split; lesson 07 and 08 as one lesson with the earlier race, bfloat16 switched "
+            "off, {full07_f32_0708:d}",
+            "not measured since the split; the final model alone trains in {final_train_min:d} "
+            "(`benchmarks/lesson07_full.py`)",
+        ),
+    ],
+    "09": [
         (
             "`smoke`",
             "600 / 200",
             "M3: 1 (only when no run is saved); own data: 3",
             NOT_ALONE,
-            "{sizing_smoke_08:d}",
+            "{sizing_smoke_09:d}",
         ),
         (
             "`quick`",
             "10,000 / 2,000",
             "M3: 4 (only when no run is saved); own data: 8",
-            "**{quick_avx2_08}** (lesson 04's M3 explained)",
-            "{sizing_quick_08:d}",
+            "**{split_avx2_09}** (lesson 04's M3 explained)",
+            "{sizing_quick_09:d}",
         ),
         (
             "`full`",
@@ -505,12 +543,25 @@ RUNTIME_HEAD = (
 def block_runtime(n: str) -> str:
     m = _Fill()
     rows = "\n".join("| " + " | ".join(c.format_map(m) for c in r) + " |" for r in RUNTIME_ROWS[n])
-    date = date_of(RUNS["quick_avx2"][0])
-    note = (
-        f"The times without bfloat16 in `quick` come from one run of the whole quick course, "
-        f"`cifar-course run --profile quick` on {date} (`results/course-run-quick-avx2.md`; lesson 05 with a weights "
-        "file of VGG16's layout and random values, as no ImageNet weights can be downloaded there: its time does not "
-        "depend on the values). Each figure with bfloat16 carries its date; figures from before the current settings "
+    file = RUNS["split_avx2"][0]
+    if n in RUNS["split_avx2"][1]:
+        done = (RESULTS / file).is_file()
+        run = (
+            f"one run of lessons 07-09 as they are since lesson 07 was split, `cifar-course run --profile quick "
+            f"--only 07-09` on {date_of(file)} (`results/{file}`)"
+            if done
+            else "no run yet since lesson 07 was split into 07 and 08"
+        )
+        note = f"The times without bfloat16 in `quick` come from {run}. Each"
+    else:
+        note = (
+            f"The times without bfloat16 in `quick` come from one run of the whole quick course, "
+            f"`cifar-course run --profile quick` on {date_of(RUNS['quick_avx2'][0])} "
+            "(`results/course-run-quick-avx2.md`; lesson 05 with a weights file of VGG16's layout and random values, "
+            "as no ImageNet weights can be downloaded there: its time does not depend on the values). Each"
+        )
+    note += (
+        " figure with bfloat16 carries its date; figures from before the current settings "
         "say so. A laptop's cores differ, so take them as a guide. " + _sources_line(m.sources)
     )
     return RUNTIME_HEAD + rows + "\n\n" + note
@@ -520,15 +571,17 @@ def block_readme_profiles() -> str:
     text, src = fill(
         "| profile | CPU without bfloat16 (AVX2 only, like most laptops) | CPU with bfloat16 | start with it when |\n"
         "|---|---|---|---|\n"
-        "| `quick` | the whole course, 01-08, in **{quick_avx2_wall:d}** (one `cifar-course run --profile quick`, "
-        "started to finished; lesson 05 with random weights of VGG16's layout, as no ImageNet weights can be "
-        "downloaded there) | not measured with these settings; with the settings of 2026-12-01, lessons 01-07 in "
+        "| `quick` | the whole course, 01-08 as it was before lesson 07 was split into 07 and 08, in "
+        "**{quick_avx2_wall:d}** (one `cifar-course run --profile quick`, started to finished; lesson 05 with random "
+        "weights of VGG16's layout, as no ImageNet weights can be downloaded there); lessons 07-09 since the split: "
+        "{split_avx2_wall:d} | not measured with these settings; with the settings of 2026-12-01, lessons 01-07 in "
         "{quick_bf16_wall:d} as one run (lesson 05 not run: no ImageNet weights; alone, with random weights, "
         "{l05_timing_quick_bf16}) | you are learning: always start here |\n"
-        "| `full` (the default) | not measured as a whole: lesson 07's race alone took {race07_avx2_07:d} while other "
-        "work shared the CPU; its final model not measured | lessons 01-06 in {full_bf16_wall:d} as one run (lesson "
-        "05 not run; alone, with random weights, {l05_timing_full_bf16}); lesson 07 {full07_bf16_07:d} with its "
-        "earlier race | you want the reference numbers (Results, below) |\n"
+        "| `full` (the default) | not measured as a whole: the race of lessons 07-08 (then one lesson) alone took "
+        "{race07_avx2_0708:d} while other work shared the CPU; the final model not measured | lessons 01-06 in "
+        "{full_bf16_wall:d} as one run (lesson 05 not run; alone, with random weights, {l05_timing_full_bf16}); "
+        "lessons 07-08 (then one lesson) {full07_bf16_0708:d} with the earlier race | you want the reference numbers "
+        "(Results, below) |\n"
         "| `smoke` | the whole test command runs every notebook in it (CI) | 600 / 200 images, 1 epoch; the numbers "
         "mean nothing | you run the tests |"
     )
@@ -536,10 +589,16 @@ def block_readme_profiles() -> str:
 
 
 def block_readme_per_lesson() -> str:
-    parts = ", ".join(f"{n} {{quick_avx2_{n}}}" for n in LESSONS)
+    old = [n for n in RUNS["quick_avx2"][1] if n not in RUNS["split_avx2"][1]]
+    parts = ", ".join(f"{LABELS.get(n, n)} {{quick_avx2_{n}}}" for n in old)
+    split = ", ".join(f"{n} {{split_avx2_{n}}}" for n in RUNS["split_avx2"][1])
     text, _ = fill(f"Per lesson in `quick`, without bfloat16: {parts} ")
+    since, _ = fill(f"; since lesson 07 was split, {split} ")
     date = date_of(RUNS["quick_avx2"][0])
-    return text + f"([results/course-run-quick-avx2.md](results/course-run-quick-avx2.md), {date})."
+    file = RUNS["split_avx2"][0]
+    where = f"([results/{file}](results/{file}), {date_of(file)})" if (RESULTS / file).is_file() else ""
+    first = f"([results/course-run-quick-avx2.md](results/course-run-quick-avx2.md), {date})"
+    return text + first + since + where + "."
 
 
 TEACHING_NAMES = {
@@ -549,8 +608,9 @@ TEACHING_NAMES = {
     "04": "04 deeper CNN",
     "05": "05 transfer learning",
     "06": "06 error analysis",
-    "07": "07 modern CNN",
-    "08": "08 what the network sees",
+    "07": "07 the training recipe",
+    "08": "08 architecture",
+    "09": "09 what the network sees",
 }
 
 
@@ -563,27 +623,32 @@ def block_teaching_runtime() -> str:
     )
     quick_bf16 = {n: f"{{sizing_quick_{n}:d}}" for n in LESSONS}
     quick_bf16["05"] = "{l05_timing_quick_bf16:d} (random weights, that day's 9,000 images)"
+    quick_bf16["07"] = "07 and 08 as one lesson before the split: {sizing_quick_0708:d}"
+    quick_bf16["08"] = "(with 07)"
     full_bf16 = {n: f"{{full_bf16_{n}:d}}" for n in RUNS["full_bf16"][1]}
     full_bf16["05"] = "{l05_timing_full_bf16:d} (random weights)"
-    full_bf16["07"] = "{full07_bf16_07:d} with the earlier race; its final model alone {final_train_min}"
-    full_bf16["08"] = "not measured"
+    full_bf16["07"] = "07 and 08 as one lesson before the split: {full07_bf16_0708:d} with the earlier race"
+    full_bf16["08"] = "(with 07); the final model alone {final_train_min}"
+    full_bf16["09"] = "not measured"
     extra = {"05": " (random weights of VGG16's layout)", "06": " on the course run's saved runs"}
+    quick_avx2 = {n: f"{{quick_avx2_{n}}}" for n in LESSONS}
+    quick_avx2 |= {n: f"{{split_avx2_{n}}}" for n in RUNS["split_avx2"][1]}  # since the split
     rows = []
     for n in LESSONS:
-        cells = (TEACHING_NAMES[n], f"{{quick_avx2_{n}}}" + extra.get(n, ""), quick_bf16[n], full_bf16[n])
+        cells = (TEACHING_NAMES[n], quick_avx2[n] + extra.get(n, ""), quick_bf16[n], full_bf16[n])
         rows.append("| " + " | ".join(c.format_map(m) for c in cells) + " |")
     total = "{quick_avx2_wall}".format_map(m)
     return (
         head
         + "\n".join(rows)
-        + f"\n\nThe whole `quick` course without bfloat16: **{total}** as one run. "
+        + f"\n\nThe whole `quick` course without bfloat16, before lesson 07 was split: **{total}** as one run. "
         + _sources_line(m.sources)
     )
 
 
 def block_sizing_memory() -> str:
     text, src = fill(
-        "Peak memory of one student's kernel: {sizing_memory_quick} in `quick` (lesson 07), "
+        "Peak memory of one student's kernel: {sizing_memory_quick} in `quick` (lesson 07, then one lesson with 08), "
         "{sizing_memory_smoke} in `smoke`; {sizing_students} students per 2 cores stay within the slowdown "
         "the sizing allows."
     )
@@ -595,10 +660,11 @@ def block_results_quick_avx2() -> str:
     total = sum(x["seconds"] for x in run["lessons"])
     cells = " | ".join(f"{x['seconds']:.1f}" for x in run["lessons"])
     return (
-        f"**{total / 60:.1f} minutes** ({total:.0f} s) for lessons 01-08 (the sum of the lessons' times; "
+        f"**{total / 60:.1f} minutes** ({total:.0f} s) for lessons 01-08 as they were before lesson 07 was split "
+        "(the sum of the lessons' times; "
         f"{fmt_duration(_wall(run))} started to finished):\n\n"
         "| lesson | "
-        + " | ".join(x["lesson"] for x in run["lessons"])
+        + " | ".join(LABELS.get(x["lesson"], x["lesson"]) for x in run["lessons"])
         + " |\n"
         + "|---" * (len(run["lessons"]) + 1)
         + "|\n| seconds | "
@@ -626,19 +692,21 @@ def block_sizing_tables() -> str:
             x[key] for x in d["lessons"] if x["profile"] == profile and x["lesson"] in lessons and x["status"] == "ok"
         ]
 
-    others = ("01", "02", "03", "04", "05", "06", "08")
-    l07 = {p: next(x for x in d["lessons"] if x["profile"] == p and x["lesson"] == "07") for p in ("smoke", "quick")}
+    others = ("01", "02", "03", "04", "05", "06", "09")
+    l07 = {p: next(x for x in d["lessons"] if x["profile"] == p and x["lesson"] == "0708") for p in ("smoke", "quick")}
     m = _Fill()
     l05 = "{sizing_peak_quick_05_alone}".format_map(m)
     m.sources["class-sizing.json"] = registry()["sizing_memory_quick"].source  # every other figure's record
     one = (
         "| one kernel, one lesson | `smoke` | `quick` |\n|---|---|---|\n"
-        f"| peak memory, lessons 01-06 and 08 | {_span(of('smoke', 'peak_rss_mib', others), gib)} "
+        f"| peak memory, lessons 01-06 and 09 | {_span(of('smoke', 'peak_rss_mib', others), gib)} "
         f"| {_span(of('quick', 'peak_rss_mib', others), gib)}; lesson 05: {l05} (see below) |\n"
-        f"| peak memory, lesson 07 | {gib(l07['smoke']['peak_rss_mib'])} | **{gib(l07['quick']['peak_rss_mib'])}** |\n"
-        f"| CPU time, lessons 01-06 and 08 | {_span(of('smoke', 'cpu_s', others), fmt_duration)} each "
+        f"| peak memory, lesson 07 (then with 08) | {gib(l07['smoke']['peak_rss_mib'])} "
+        f"| **{gib(l07['quick']['peak_rss_mib'])}** |\n"
+        f"| CPU time, lessons 01-06 and 09 | {_span(of('smoke', 'cpu_s', others), fmt_duration)} each "
         f"| {_span(of('quick', 'cpu_s', others), fmt_duration)} each |\n"
-        f"| CPU time, lesson 07 | {fmt_duration(l07['smoke']['cpu_s'])} | **{fmt_duration(l07['quick']['cpu_s'])}** "
+        f"| CPU time, lesson 07 (then with 08) | {fmt_duration(l07['smoke']['cpu_s'])} "
+        f"| **{fmt_duration(l07['quick']['cpu_s'])}** "
         f"({fmt_duration(l07['quick']['wall_s'])} of wall time on {d['cores']} cores) |"
     )
     conc = d["concurrency"]
@@ -647,7 +715,8 @@ def block_sizing_tables() -> str:
     cpus = [fmt_duration(sum(r["cpu_s"]) / len(r["cpu_s"])) for r in rows]
     mems = [gib(r["sum_peak_rss_mib"]) for r in rows]
     two = (
-        f"| students at once on {d['cores']} cores (lesson {conc['lesson']}, `{conc['profile']}`) | "
+        f"| students at once on {d['cores']} cores (lesson {LABELS.get(conc['lesson'], conc['lesson'])}, "
+        f"`{conc['profile']}`) | "
         + " | ".join(str(r["students"]) for r in rows)
         + " |\n|---"
         + "|---" * len(rows)
@@ -667,11 +736,15 @@ def block_sizing_tables() -> str:
 # What each record in results/ measured, in words (no figures: those are in the record). A record with a "what" of its
 # own is described by it; tests/test_figures.py checks that every record is described.
 RECORD_WHAT = {
+    "lesson07-budget-avx2-narrow.json": "the same benchmark, a narrower point (24-96-96, six epochs), with the final "
+    "model and M3 timed again in that run; the CPU was shared with other work during its last two epochs, so its "
+    "training time is an upper bound",
     "lesson07-budget-avx2-long.json": "the same benchmark's longer points (their epochs given), with the final model "
     "and M3 timed again in that run",
-    "lesson07-budget-avx2.json": "lesson 07's final recipe against a training-time budget on a CPU without "
-    "bfloat16: FLOPs per image (counted), speed against the CPU's measured peak (batch sizes, XLA), narrower and "
-    "Muon-trained variants trained on all 50,000 images and tested once; M3 and the final model timed in the same run",
+    "lesson07-budget-avx2.json": "the final recipe (lesson 08 since the split of lesson 07) against a training-time "
+    "budget on a CPU without bfloat16: FLOPs per image (counted), speed against the CPU's measured peak (batch "
+    "sizes, XLA), narrower and Muon-trained variants trained on all 50,000 images and tested once; M3 and the "
+    "final model timed in the same run",
     "class-sizing.json": "every lesson in `smoke` and `quick`, each in a fresh kernel: wall time, CPU time and peak "
     "memory (RSS of the kernel's process tree); then several students running one lesson at once. Lesson 05 in "
     "`quick` did not run (no ImageNet weights)",
@@ -679,26 +752,30 @@ RECORD_WHAT = {
     "memory and CPU time missing from `class-sizing.json` (its wall time overlapped other work and says nothing)",
     "course-run-full.json": "lessons 01-06 in `full` (05 not run: no ImageNet weights), the course's reference "
     "run: time and accuracies per lesson, every saved run",
-    "course-run-full-07.json": "lesson 07 in `full` with the race as it was then (the wide steps at batch 512) and "
-    "the final model",
+    "course-run-full-07.json": "lesson 07 (before the split: now lessons 07 and 08) in `full` with the race as it "
+    "was then (the wide steps at batch 512) and the final model",
     "course-run-full-07-float32.json": "the same lesson 07 run with oneDNN limited to AVX2 "
     "(`ONEDNN_MAX_CPU_ISA=AVX2`): float32 everywhere, as on a CPU without bfloat16",
-    "course-run-full-07-race.json": "lesson 07's race (steps 0-12) in `full`, every step at batch 128, run by "
-    "`benchmarks/lesson07_race.py`; the CPU was shared for parts of it, so its times are no speed figures",
+    "course-run-full-07-race.json": "lesson 07's race (steps 0-12; since the split, 0-7 in lesson 07, 8-12 in 08) "
+    "in `full`, every step at batch 128, run by `benchmarks/lesson07_race.py`; the CPU was shared for parts of it, "
+    "so its times are no speed figures",
     "course-run-quick.json": "the `quick` course, lessons 01-07, with the settings of that day (05 not run)",
-    "course-run-quick-avx2.json": "the whole `quick` course, 01-08, as a student's first run on a CPU like a "
+    "course-run-quick-avx2.json": "the whole `quick` course, 01-08 as they were before lesson 07 was split, as a "
+    "student's first run on a CPU like a "
     "laptop's; lesson 05 with random weights of VGG16's layout (its accuracies, and lesson 06's of its run, left out)",
     "course-run-quick-avx2-0928.json": "the `quick` course that morning, with lesson 07's final model trained "
     "(05 not run)",
     "course-run-quick-avx2-seed1.json": "lessons 03, 04 and 07 in `quick` with seed 1 and the morning's settings: "
     "do the lessons' claims hold for another seed? (CPU partly shared: times are no speed figures)",
-    "course-run-quick-avx2-seed1-1156.json": "lessons 04, 07 and 08 in `quick` with seed 1 and the final quick "
-    "settings (CPU shared: times are no speed figures)",
+    "course-run-quick-avx2-split.json": "lessons 07, 08 and 09 in `quick` as they are since lesson 07 was split, "
+    "one `cifar-course run --profile quick --only 07-09` on a CPU like a laptop's: the headers' times for them",
+    "course-run-quick-avx2-seed1-1156.json": "lessons 04, 07 and 08 (now 09) in `quick` with seed 1 and the final "
+    "quick settings (CPU shared: times are no speed figures)",
     "lesson05-timing-full.json": "lesson 05 in `full` with random weights of VGG16's layout: its times only",
     "lesson05-timing-quick.json": "lesson 05 in `quick` with random weights of VGG16's layout: its times only",
     "lesson05-timing-quick-avx2.json": "lesson 05 in `quick` with random weights, before the quick settings were cut",
-    "lesson07-final-model.json": "lesson 07's final model (step 13) trained alone, exactly as the lesson does; M3, "
-    "`whitened_cnn` and `modern_cnn` timed beside it",
+    "lesson07-final-model.json": "the final model (step 13; lesson 07's then, 08's since the split) trained alone, "
+    "exactly as the lesson does; M3, `whitened_cnn` and `modern_cnn` timed beside it",
     "throughput.json": "training speed on the lessons' models: steps per execution, precision, batch size, tf.data, "
     "thread pools (read with `throughput.md`)",
     "throughput-lessons-03-05.json": "training speed of M1 and M2 (float32 against bfloat16; synthetic data) and of "
@@ -857,7 +934,7 @@ def block_results_final_compared() -> str:
 
 
 # benchmarks/lesson07_budget.py on the CPU without bfloat16: the probes and first points, then longer points
-BUDGET_07 = ("lesson07-budget-avx2.json", "lesson07-budget-avx2-long.json")
+BUDGET_07 = ("lesson07-budget-avx2.json", "lesson07-budget-avx2-long.json", "lesson07-budget-avx2-narrow.json")
 
 
 def _budget_points() -> list[tuple[str, dict]]:

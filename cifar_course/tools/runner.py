@@ -21,7 +21,7 @@ from pathlib import Path
 from ..data import DataNotFoundError
 from ..folders import MissingHere, runs_dir
 from ..profiles import PROFILES
-from ..runs import RunRecord
+from ..runs import NUMBERING, RunRecord
 from ..runtime import machine, start_tensorflow, versions
 from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_NOT_RUN, EXIT_OK, ToolError, one_line
 
@@ -494,6 +494,7 @@ def write_results(course: CourseRun) -> None:
     v = versions()
     info = {
         "command": course.command,
+        "numbering": NUMBERING,  # the lessons' numbering (cifar_course/runs.py): records before the split have none
         "profile": course.profile,
         "data": course.data,
         "started": course.started,
