@@ -1,15 +1,23 @@
-"""Transfer learning (lesson 05): VGG16's preprocessing and its cached features."""
+"""Transfer learning (lesson 05): VGG16's preprocessing, cached features, and EfficientNetV2B0 with its fine-tuning."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .folders import cache_dir
+from .arrays import flat_layers, one_line
+from .folders import MissingHere, cache_dir, keras_home
 from .formats import save_cache
+from .profiles import get_profile
+
+if TYPE_CHECKING:
+    import keras
 
 FEATURE_CACHE_VERSION = 1
 
@@ -73,3 +81,148 @@ def extract_features(
     size = f", cached in {path} ({features.nbytes / 2**20:.0f} MiB)" if path is not None else ""
     print(f"{desc}: computed {features.shape} in {seconds:.1f} s{size}")
     return features, seconds
+
+
+# --------------------------------------------------------------------------- EfficientNetV2B0 (lesson 05 §12)
+EFFNET_NOTOP_FILE = "efficientnetv2-b0_notop.h5"  # its ImageNet weights without the top, as Keras names the file
+EFFNET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/" + EFFNET_NOTOP_FILE
+EFFNET_ENV = "CIFAR_COURSE_EFFNET_WEIGHTS"
+
+
+def _effnet_weights_missing(err: Exception) -> MissingHere:
+    """The error when EfficientNetV2B0's weights are neither here nor downloadable: what is missing, then the fixes."""
+    reason = one_line(err).rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
+    keras_models = keras_home(expand=False) / "models"  # ~/.keras/models, as the student knows it
+    return MissingHere(
+        f"EfficientNetV2B0's ImageNet weights are missing: {EFFNET_NOTOP_FILE} is not on this machine and Keras could "
+        f"not download it ({reason[:100]}).\n"
+        'With internet, run: python -c "import keras; keras.applications.EfficientNetV2B0(include_top=False)"\n'
+        f"Offline: download {EFFNET_URL} on another machine and copy it into {keras_models}/ here, "
+        f"or set {EFFNET_ENV}=/path/to/{EFFNET_NOTOP_FILE}"
+    )
+
+
+def _effnet_weights_path(weights_file: str | Path | None = None) -> Path | None:
+    """A local EfficientNetV2B0 'notop' weights file: the argument, $CIFAR_COURSE_EFFNET_WEIGHTS, or the Keras cache."""
+    given = weights_file or os.environ.get(EFFNET_ENV)
+    if given:
+        path = Path(given).expanduser()
+        if not path.is_file():
+            raise ValueError(
+                f"EfficientNetV2B0 weights file {path} does not exist (set by "
+                f"{'argument' if weights_file else EFFNET_ENV}). Fix the path."
+            )
+        return path
+    cached = keras_home() / "models" / EFFNET_NOTOP_FILE
+    return cached if cached.is_file() else None
+
+
+def _efficientnet(input_size: int, weights):
+    """keras.applications.EfficientNetV2B0 without its top, average-pooled, taking 0-255 pixels of ``input_size``."""
+    import keras
+
+    return keras.applications.EfficientNetV2B0(
+        include_top=False,
+        weights=weights,
+        input_shape=(input_size, input_size, 3),
+        pooling="avg",  # GlobalAveragePooling2D inside the base: 1,280 features per image
+        include_preprocessing=True,  # its own Rescaling + Normalization: feed it 0-255 pixels
+    )
+
+
+def efficientnet_base(
+    input_size: int = 64, weights_file: str | Path | None = None, image_shape=(32, 32, 3)
+) -> tuple[keras.Model, str]:
+    """Frozen EfficientNetV2B0 (ImageNet weights) behind a Resizing to ``input_size``; returns (model, where the
+    weights came from). Order: a local weights file, then Keras's download; only smoke falls back to random weights.
+    (lesson 05 §12)"""
+    import keras
+
+    if int(input_size) < 32:
+        raise ValueError(f"input_size={input_size}: EfficientNetV2B0 needs images of at least 32x32 pixels.")
+    path = _effnet_weights_path(weights_file)
+    if path is not None:
+        backbone = _efficientnet(input_size, None)
+        setting = "weights_file" if weights_file else EFFNET_ENV if os.environ.get(EFFNET_ENV) else None
+        try:
+            backbone.load_weights(path)
+        except (ValueError, OSError) as err:
+            fix = (
+                f"Set {setting} to the file {EFFNET_NOTOP_FILE} from the Keras applications release."
+                if setting
+                else "Delete it: Keras then downloads the right file."
+            )
+            raise ValueError(
+                f"{path} (from {setting or 'the Keras cache'}) does not fit EfficientNetV2B0 without its top "
+                f"({one_line(err, 200)}). {fix}"
+            ) from err
+        source = f"ImageNet weights from {path}"
+    else:
+        try:
+            backbone = _efficientnet(input_size, "imagenet")
+            source = "ImageNet weights (downloaded by Keras)"
+        except Exception as err:  # offline: say so, then decide by profile
+            if get_profile().name != "smoke":
+                raise _effnet_weights_missing(err) from None
+            print(
+                "WARNING: no ImageNet weights for EfficientNetV2B0 here; using RANDOM weights (smoke profile only). "
+                "Its accuracies from this run mean nothing.",
+                file=sys.stderr,
+            )
+            backbone = _efficientnet(input_size, None)
+            source = "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
+    base = keras.Sequential(
+        [keras.Input(shape=image_shape), keras.layers.Resizing(input_size, input_size, name="upscale"), backbone],
+        name=f"efficientnetv2b0_{input_size}px",
+    )
+    base.trainable = False
+    return base, source
+
+
+def unfreeze_top(model: keras.Model, first_layer: str) -> int:
+    """Make ``first_layer`` and every layer after it trainable, except BatchNormalization layers, which stay frozen
+    (nested models opened up); returns the number of trainable parameters (lesson 05 §12)."""
+    import keras
+
+    layers = flat_layers(model)
+    names = [layer.name for layer in layers]
+    if first_layer not in names:
+        raise ValueError(
+            f"{model.name} has no layer named {first_layer!r}. Its last layers are: {', '.join(names[-8:])}."
+        )
+    start = names.index(first_layer)
+    model.trainable = True  # sets every layer inside; the loop below freezes all but the top again
+    for i, layer in enumerate(layers):
+        layer.trainable = i >= start and not isinstance(layer, keras.layers.BatchNormalization)
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def base_and_head(base: keras.Model, head: keras.Model, name: str = "base_and_head") -> keras.Model:
+    """One model that takes images: ``base`` called with training=False (its BatchNormalization layers stay in
+    inference mode, even while fine-tuning), then ``head`` (lesson 05 §12)."""
+    import keras
+
+    images = keras.Input(shape=base.input_shape[1:])
+    return keras.Model(images, head(base(images, training=False)), name=name)
+
+
+def effnet_ms_per_image(input_size: int, x, batch_size: int = 64) -> float:
+    """Milliseconds per image of the frozen EfficientNetV2B0 at ``input_size`` on this machine, after a warm-up batch;
+    random weights, as the time does not depend on their values (lesson 05 §12)."""
+    import keras
+
+    n = len(x) // batch_size * batch_size  # whole batches only: a smaller last batch would build a new graph
+    if n == 0:
+        raise ValueError(f"effnet_ms_per_image needs at least {batch_size} images (one batch), got {len(x)}.")
+    model = keras.Sequential(
+        [
+            keras.Input(shape=np.shape(x)[1:]),
+            keras.layers.Resizing(input_size, input_size),
+            _efficientnet(input_size, None),
+        ]
+    )
+    model.predict_on_batch(x[:batch_size])  # the first call builds the graph: not timed
+    start = time.perf_counter()
+    for i in range(0, n, batch_size):
+        model.predict_on_batch(x[i : i + batch_size])
+    return 1000 * (time.perf_counter() - start) / n

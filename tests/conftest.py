@@ -29,6 +29,7 @@ def isolated(tmp_path, monkeypatch):
         monkeypatch.setenv(var, str(tmp_path / sub))
     monkeypatch.delenv("CIFAR_COURSE_DATA", raising=False)
     monkeypatch.delenv("CIFAR_COURSE_VGG16_WEIGHTS", raising=False)
+    monkeypatch.delenv("CIFAR_COURSE_EFFNET_WEIGHTS", raising=False)
     monkeypatch.setenv("CIFAR_COURSE_OFFLINE", "1")
     monkeypatch.setenv("COURSE_PROFILE", "smoke")
     monkeypatch.setattr(profiles, "_chosen", None)

@@ -208,8 +208,8 @@ def _finetune_epoch_s(timing: dict) -> float:
     """Lesson 05's fine-tuning epoch: the last Keras epoch line of the timing run, after the features-once timing."""
     lines = timing["timing_lines"]
     after = next(i for i, line in enumerate(lines) if line.startswith("features once"))
-    epochs = [line for line in lines[after:] if "epoch_seconds:" in line]
-    return float(re.search(r"epoch_seconds: ([\d.]+)", epochs[-1]).group(1))
+    epochs = [line for line in lines[after:] if "epoch_seconds:" in line]  # VGG16's, then EfficientNet's (since §12)
+    return float(re.search(r"epoch_seconds: ([\d.]+)", epochs[0 if "effnet_ms_per_image" in timing else -1]).group(1))
 
 
 def _l05_speedup(timing: dict) -> float:
@@ -284,7 +284,8 @@ def _registry() -> dict[str, Figure]:
     f["sizing_students"] = Figure("class-sizing.json", "sizing.students_within_slowdown", "int")
     for p, file in (("quick_bf16", "lesson05-timing-quick.json"), ("full_bf16", "lesson05-timing-full.json")):
         f[f"l05_timing_{p}"] = Figure(file, "seconds", "duration")
-    f["l05_timing_quick_avx2"] = Figure("lesson05-timing-quick-avx2.json", "seconds", "s")
+    f["l05_timing_quick_avx2"] = Figure("lesson05-timing-quick-avx2.json", "seconds", "duration")
+    f["l05_effnet_s_quick_avx2"] = Figure("lesson05-timing-quick-avx2.json", "section_seconds.12", "duration")
     f["l05_finetune_epoch_full"] = Figure(
         "lesson05-timing-full.json", "the fine-tuning epoch's epoch_seconds (timing_lines)", "s", _finetune_epoch_s
     )
@@ -437,21 +438,28 @@ RUNTIME_ROWS = {
         ),
     ],
     "05": [
-        ("`smoke`", "600 / 200", "2 (head) + 1 (fine-tuning)", NOT_ALONE, "{sizing_smoke_05:d}"),
+        (
+            "`smoke`",
+            "600 / 200",
+            "VGG16: 2 (head) + 1 (fine-tuning); EfficientNetV2B0: 2 (head) + 1 (phase 2)",
+            NOT_ALONE,
+            "{sizing_smoke_05:d} (before §12)",
+        ),
         (
             "`quick`",
             "5,000 of 10,000 / 2,000",
-            "10 (head), no fine-tuning",
-            "**{quick_avx2_05}** (random weights of VGG16's layout, times only)",
+            "VGG16: 10 (head), no fine-tuning; EfficientNetV2B0 on 2,000 images: 10 (head) + 1 (phase 2)",
+            "**{l05_timing_quick_avx2}** alone (random weights of VGG16's and EfficientNetV2B0's layouts, times "
+            "only; §12 {l05_effnet_s_quick_avx2}; `benchmarks/lesson05_timing.py`)",
             "not measured with these settings; with that day's 9,000 images and random weights, "
             "{l05_timing_quick_bf16:d}",
         ),
         (
             "`full`",
             "50,000 / 10,000",
-            "10 (head) + 1 (fine-tuning)",
+            "VGG16: 10 (head) + 1 (fine-tuning); EfficientNetV2B0: 10 (head) + 2 (phase 2)",
             "not measured",
-            "{l05_timing_full_bf16:d} (random weights of VGG16's layout, times only)",
+            "{l05_timing_full_bf16:d} before §12 (random weights of VGG16's layout, times only)",
         ),
     ],
     "06": [
@@ -553,6 +561,14 @@ def block_runtime(n: str) -> str:
             else "no run yet since lesson 07 was split into 07 and 08"
         )
         note = f"The times without bfloat16 in `quick` come from {run}. Each"
+    elif n == "05":
+        file = "lesson05-timing-quick-avx2.json"
+        note = (
+            f"The time without bfloat16 in `quick` comes from the lesson run alone, `benchmarks/lesson05_timing.py` on "
+            f"{date_of(file)} (`results/{file}`), with weights files of VGG16's and EfficientNetV2B0's layouts and "
+            "random values, as no ImageNet weights can be downloaded there: its time does not depend on the values. "
+            "Each"
+        )
     else:
         note = (
             f"The times without bfloat16 in `quick` come from one run of the whole quick course, "
@@ -594,11 +610,13 @@ def block_readme_per_lesson() -> str:
     split = ", ".join(f"{n} {{split_avx2_{n}}}" for n in RUNS["split_avx2"][1])
     text, _ = fill(f"Per lesson in `quick`, without bfloat16: {parts} ")
     since, _ = fill(f"; since lesson 07 was split, {split} ")
+    l05, _ = fill("; lesson 05 with its EfficientNetV2B0 section, alone, {l05_timing_quick_avx2} ")
     date = date_of(RUNS["quick_avx2"][0])
     file = RUNS["split_avx2"][0]
     where = f"([results/{file}](results/{file}), {date_of(file)})" if (RESULTS / file).is_file() else ""
     first = f"([results/course-run-quick-avx2.md](results/course-run-quick-avx2.md), {date})"
-    return text + first + since + where + "."
+    l05 += f"(`results/lesson05-timing-quick-avx2.json`, {date_of('lesson05-timing-quick-avx2.json')})"
+    return text + first + since + where + l05 + "."
 
 
 TEACHING_NAMES = {
@@ -768,12 +786,16 @@ RECORD_WHAT = {
     "course-run-quick-avx2-seed1.json": "lessons 03, 04 and 07 in `quick` with seed 1 and the morning's settings: "
     "do the lessons' claims hold for another seed? (CPU partly shared: times are no speed figures)",
     "course-run-quick-avx2-split.json": "lessons 07, 08 and 09 in `quick` as they are since lesson 07 was split, "
-    "one `cifar-course run --profile quick --only 07-09` on a CPU like a laptop's: the headers' times for them",
+    "one `cifar-course run --profile quick --only 07-09` on a CPU like a laptop's, the runs folder holding lesson "
+    "04's quick M3 (from the book's quick build) so that lesson 09 explained it as in a whole-course run: the "
+    "headers' times for them",
     "course-run-quick-avx2-seed1-1156.json": "lessons 04, 07 and 08 (now 09) in `quick` with seed 1 and the final "
     "quick settings (CPU shared: times are no speed figures)",
     "lesson05-timing-full.json": "lesson 05 in `full` with random weights of VGG16's layout: its times only",
     "lesson05-timing-quick.json": "lesson 05 in `quick` with random weights of VGG16's layout: its times only",
-    "lesson05-timing-quick-avx2.json": "lesson 05 in `quick` with random weights, before the quick settings were cut",
+    "lesson05-timing-quick-avx2.json": "lesson 05 in `quick` alone, with random weights of VGG16's and "
+    "EfficientNetV2B0's layouts (its times only), with the time of each section and EfficientNetV2B0's speed per "
+    "image at 64 and 96 px",
     "lesson07-final-model.json": "the final model (step 13; lesson 07's then, 08's since the split) trained alone, "
     "exactly as the lesson does; M3, `whitened_cnn` and `modern_cnn` timed beside it",
     "throughput.json": "training speed on the lessons' models: steps per execution, precision, batch size, tf.data, "
