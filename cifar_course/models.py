@@ -17,7 +17,7 @@ import numpy as np
 from keras import layers
 
 from .arrays import flat_layers, one_line
-from .folders import MissingHere, keras_home
+from .folders import MissingHere, _weights_here, _weights_missing
 from .profiles import get_profile
 
 
@@ -312,34 +312,45 @@ VGG16_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/
 
 
 def _vgg16_weights_missing(err: Exception) -> MissingHere:
-    """The error when VGG16's weights are neither here nor downloadable: line 1 what is missing, then the fixes.
-
-    Raise it ``from None``: the failed download's own traceback (a hundred lines of urllib) adds nothing.
-    """
-    reason = one_line(err).rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
-    keras_models = keras_home(expand=False) / "models"  # ~/.keras/models, as the student knows it
-    return MissingHere(
-        f"VGG16's ImageNet weights are missing: {VGG16_NOTOP_FILE} is not on this machine and Keras could not "
-        f"download it ({reason[:100]}).\n"
-        'With internet, run: python -c "import keras; keras.applications.VGG16(include_top=False)"\n'
-        f"Offline: download {VGG16_URL} on another machine and copy it into {keras_models}/ here, "
-        f"or set CIFAR_COURSE_VGG16_WEIGHTS=/path/to/{VGG16_NOTOP_FILE}"
-    )
+    """The error when VGG16's weights are neither here nor downloadable: what is missing, then the fixes."""
+    return _weights_missing(err, "VGG16", VGG16_NOTOP_FILE, VGG16_URL, "CIFAR_COURSE_VGG16_WEIGHTS")
 
 
 def _vgg16_weights_path(weights_file: str | Path | None = None) -> Path | None:
     """A local VGG16 'notop' weights file: the argument, $CIFAR_COURSE_VGG16_WEIGHTS, or the Keras cache."""
-    given = weights_file or os.environ.get("CIFAR_COURSE_VGG16_WEIGHTS")
-    if given:
-        path = Path(given).expanduser()
-        if not path.is_file():
-            raise ValueError(
-                f"VGG16 weights file {path} does not exist (set by "
-                f"{'argument' if weights_file else 'CIFAR_COURSE_VGG16_WEIGHTS'}). Fix the path."
+    return _weights_here(weights_file, "CIFAR_COURSE_VGG16_WEIGHTS", "VGG16", VGG16_NOTOP_FILE)
+
+
+def _pretrained(name: str, build, path: Path | None, setting: str | None, file: str, missing) -> tuple:
+    """A pretrained network and where its weights came from: ``build(None)`` given the local file ``path`` (from
+    ``setting``; None: the Keras cache), else ``build("imagenet")``, Keras's download; offline, ``missing(err)`` is
+    raised, except in smoke, which goes on with random weights and says so."""
+    if path is not None:
+        network = build(None)
+        try:
+            network.load_weights(path)
+        except (ValueError, OSError) as err:
+            fix = (
+                f"Set {setting} to the file {file} from the Keras applications release."
+                if setting
+                else "Delete it: Keras then downloads the right file."
             )
-        return path
-    cached = keras_home() / "models" / VGG16_NOTOP_FILE
-    return cached if cached.is_file() else None
+            raise ValueError(
+                f"{path} (from {setting or 'the Keras cache'}) does not fit {name} without its top "
+                f"({one_line(err, 200)}). {fix}"
+            ) from err
+        return network, f"ImageNet weights from {path}"
+    try:
+        return build("imagenet"), "ImageNet weights (downloaded by Keras)"
+    except Exception as err:  # offline: say so, then decide by profile
+        if get_profile().name != "smoke":
+            raise missing(err) from None
+        print(
+            f"WARNING: no ImageNet weights for {name} here; using RANDOM weights (smoke profile only). "
+            "Its numbers from this run mean nothing.",
+            file=sys.stderr,
+        )
+        return build(None), "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
 
 
 def vgg16_base(
@@ -350,38 +361,16 @@ def vgg16_base(
     Order: a local weights file, then Keras's download; only the smoke profile falls back to random weights.
     (lesson 05 §3)
     """
-    path = _vgg16_weights_path(weights_file)
-    if path is not None:
-        full = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
-        env = "CIFAR_COURSE_VGG16_WEIGHTS"
-        setting = "weights_file" if weights_file else env if os.environ.get(env) else None  # None: the Keras cache
-        try:
-            full.load_weights(path)
-        except (ValueError, OSError) as err:
-            fix = (
-                f"Set {setting} to the file {VGG16_NOTOP_FILE} from the Keras applications release."
-                if setting
-                else "Delete it: Keras then downloads the right file."
-            )
-            raise ValueError(
-                f"{path} (from {setting or 'the Keras cache'}) does not fit VGG16 without its top "
-                f"({str(err)[:200]}). {fix}"
-            ) from err
-        source = f"ImageNet weights from {path}"
-    else:
-        try:
-            full = keras.applications.VGG16(include_top=False, weights="imagenet", input_shape=input_shape)
-            source = "ImageNet weights (downloaded by Keras)"
-        except Exception as err:  # offline: say so, then decide by profile
-            if get_profile().name != "smoke":
-                raise _vgg16_weights_missing(err) from None
-            print(
-                "WARNING: no ImageNet weights here; using RANDOM weights (smoke profile only). "
-                "Transfer-learning numbers from this run mean nothing.",
-                file=sys.stderr,
-            )
-            full = keras.applications.VGG16(include_top=False, weights=None, input_shape=input_shape)
-            source = "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
+    env = "CIFAR_COURSE_VGG16_WEIGHTS"
+    setting = "weights_file" if weights_file else env if os.environ.get(env) else None  # None: the Keras cache
+    full, source = _pretrained(
+        "VGG16",
+        lambda weights: keras.applications.VGG16(include_top=False, weights=weights, input_shape=input_shape),
+        _vgg16_weights_path(weights_file),
+        setting,
+        VGG16_NOTOP_FILE,
+        _vgg16_weights_missing,
+    )
     base = keras.Model(full.input, full.get_layer(cut).output, name=f"vgg16_to_{cut}")
     base.trainable = False
     return base, source
@@ -441,19 +430,25 @@ def _describe(spec: tuple[str, dict]) -> str:
     return f"{kind}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
 
 
+def _built(reference) -> keras.Model:
+    """``reference`` itself, or the model its function builds, the random state saved and restored around it."""
+    if isinstance(reference, keras.Model) or not callable(reference):
+        return reference
+    state, np_state = random.getstate(), np.random.get_state()
+    try:
+        return reference()
+    finally:
+        random.setstate(state)
+        np.random.set_state(np_state)
+
+
 def assert_same(model: keras.Model, reference) -> None:
     """Raise unless ``model`` has the layers, configurations and parameter count of ``reference``.
 
     ``reference`` is a model or a function that builds one (e.g. ``cc.models.r1``); it is built with the random
     state saved and restored, so checking a model does not change what the lesson trains next. (lesson 02 §6)
     """
-    if callable(reference) and not isinstance(reference, keras.Model):
-        state, np_state = random.getstate(), np.random.get_state()
-        try:
-            reference = reference()
-        finally:
-            random.setstate(state)
-            np.random.set_state(np_state)
+    reference = _built(reference)
     mine, theirs = _layer_specs(model), _layer_specs(reference)
     where = f"{model.name} and cc.models' {reference.name}"
     for i, (a, b) in enumerate(zip(mine, theirs)):
@@ -474,13 +469,7 @@ def assert_same_outputs(model: keras.Model, reference, images=None, atol: float 
     """Raise unless ``model``, given the weights of ``reference`` (a model or a function that builds one), computes
     the same outputs: the same layers *and* the same wiring, which ``assert_same`` cannot see in a Functional model.
     ``model`` itself is left as it is (a copy takes the weights) (lesson 08 §2)."""
-    if callable(reference) and not isinstance(reference, keras.Model):
-        state, np_state = random.getstate(), np.random.get_state()
-        try:
-            reference = reference()
-        finally:
-            random.setstate(state)
-            np.random.set_state(np_state)
+    reference = _built(reference)
     where = f"{model.name} and cc.models' {reference.name}"
     copy = keras.models.clone_model(model)
     theirs = reference.get_weights()

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .arrays import flat_layers, one_line
-from .folders import MissingHere, cache_dir, keras_home
+from .arrays import flat_layers
+from .folders import MissingHere, _weights_here, _weights_missing, cache_dir
 from .formats import save_cache
-from .profiles import get_profile
 
 if TYPE_CHECKING:
     import keras
@@ -91,30 +89,12 @@ EFFNET_ENV = "CIFAR_COURSE_EFFNET_WEIGHTS"
 
 def _effnet_weights_missing(err: Exception) -> MissingHere:
     """The error when EfficientNetV2B0's weights are neither here nor downloadable: what is missing, then the fixes."""
-    reason = one_line(err).rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
-    keras_models = keras_home(expand=False) / "models"  # ~/.keras/models, as the student knows it
-    return MissingHere(
-        f"EfficientNetV2B0's ImageNet weights are missing: {EFFNET_NOTOP_FILE} is not on this machine and Keras could "
-        f"not download it ({reason[:100]}).\n"
-        'With internet, run: python -c "import keras; keras.applications.EfficientNetV2B0(include_top=False)"\n'
-        f"Offline: download {EFFNET_URL} on another machine and copy it into {keras_models}/ here, "
-        f"or set {EFFNET_ENV}=/path/to/{EFFNET_NOTOP_FILE}"
-    )
+    return _weights_missing(err, "EfficientNetV2B0", EFFNET_NOTOP_FILE, EFFNET_URL, EFFNET_ENV)
 
 
 def _effnet_weights_path(weights_file: str | Path | None = None) -> Path | None:
     """A local EfficientNetV2B0 'notop' weights file: the argument, $CIFAR_COURSE_EFFNET_WEIGHTS, or the Keras cache."""
-    given = weights_file or os.environ.get(EFFNET_ENV)
-    if given:
-        path = Path(given).expanduser()
-        if not path.is_file():
-            raise ValueError(
-                f"EfficientNetV2B0 weights file {path} does not exist (set by "
-                f"{'argument' if weights_file else EFFNET_ENV}). Fix the path."
-            )
-        return path
-    cached = keras_home() / "models" / EFFNET_NOTOP_FILE
-    return cached if cached.is_file() else None
+    return _weights_here(weights_file, EFFNET_ENV, "EfficientNetV2B0", EFFNET_NOTOP_FILE)
 
 
 def _efficientnet(input_size: int, weights):
@@ -140,37 +120,18 @@ def efficientnet_base(
 
     if int(input_size) < 32:
         raise ValueError(f"input_size={input_size}: EfficientNetV2B0 needs images of at least 32x32 pixels.")
+    from .models import _pretrained
+
+    setting = "weights_file" if weights_file else EFFNET_ENV if os.environ.get(EFFNET_ENV) else None
     path = _effnet_weights_path(weights_file)
-    if path is not None:
-        backbone = _efficientnet(input_size, None)
-        setting = "weights_file" if weights_file else EFFNET_ENV if os.environ.get(EFFNET_ENV) else None
-        try:
-            backbone.load_weights(path)
-        except (ValueError, OSError) as err:
-            fix = (
-                f"Set {setting} to the file {EFFNET_NOTOP_FILE} from the Keras applications release."
-                if setting
-                else "Delete it: Keras then downloads the right file."
-            )
-            raise ValueError(
-                f"{path} (from {setting or 'the Keras cache'}) does not fit EfficientNetV2B0 without its top "
-                f"({one_line(err, 200)}). {fix}"
-            ) from err
-        source = f"ImageNet weights from {path}"
-    else:
-        try:
-            backbone = _efficientnet(input_size, "imagenet")
-            source = "ImageNet weights (downloaded by Keras)"
-        except Exception as err:  # offline: say so, then decide by profile
-            if get_profile().name != "smoke":
-                raise _effnet_weights_missing(err) from None
-            print(
-                "WARNING: no ImageNet weights for EfficientNetV2B0 here; using RANDOM weights (smoke profile only). "
-                "Its accuracies from this run mean nothing.",
-                file=sys.stderr,
-            )
-            backbone = _efficientnet(input_size, None)
-            source = "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
+    backbone, source = _pretrained(
+        "EfficientNetV2B0",
+        lambda weights: _efficientnet(input_size, weights),
+        path,
+        setting,
+        EFFNET_NOTOP_FILE,
+        _effnet_weights_missing,
+    )
     base = keras.Sequential(
         [keras.Input(shape=image_shape), keras.layers.Resizing(input_size, input_size, name="upscale"), backbone],
         name=f"efficientnetv2b0_{input_size}px",
