@@ -1,6 +1,6 @@
-"""Lesson 01 in a real browser: JupyterLab on localhost, driven by headless Chromium through Playwright.
+"""Lessons in a real browser: JupyterLab on localhost, driven by headless Chromium through Playwright.
 
-Runs all cells in the smoke profile, then checks that no cell has an error output and that a figure rendered
+Runs all cells of lessons 01, 07 and 08 in the smoke profile, then checks that no cell has an error output and that a figure rendered
 as an image. Lesson 09's photo upload and lesson 02's TensorBoard are driven as a student does them.
 Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/cifar-course-artifacts).
 Skipped, with the reason, when Playwright or Chromium is missing (.ci/browser-deps.sh installs both);
@@ -199,20 +199,26 @@ def _wait_until_idle(page, lab, deadline: float, what: str) -> None:
         time.sleep(0.5)
 
 
-def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsys):  # browser first: skip early
+# Lesson 01, and the two lessons that lesson 07's split made (the recipe, architecture): Run All Cells in smoke.
+IN_BROWSER = {LESSON: RUN_TIMEOUT_S, "07_training_recipe.ipynb": 420, "08_architecture.ipynb": 600}
+
+
+@pytest.mark.parametrize("lesson", list(IN_BROWSER))
+def test_lesson_runs_clean_in_jupyterlab_and_shows_images(lesson, browser, lab, capsys):  # browser first: skip early
     sync_api, executable = browser
-    shot = _artifact("lesson01-jupyterlab.png")
+    number = lesson[:2]
+    shot = _artifact(f"lesson{number}-jupyterlab.png")
     started = time.monotonic()
     with _chromium_page(sync_api, executable) as page:
         try:
-            page.goto(f"{lab['base']}/lab/tree/{LESSON}?reset&token={lab['token']}")
+            page.goto(f"{lab['base']}/lab/tree/{lesson}?reset&token={lab['token']}")
             page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
-            deadline = started + RUN_TIMEOUT_S
+            deadline = started + IN_BROWSER[lesson]
             while _kernel_busy(lab):  # the kernel starts, then goes idle
                 assert time.monotonic() < deadline, "the kernel did not start"
                 time.sleep(0.5)
             _menu(page, "Run", "Run All Cells")
-            _wait_until_idle(page, lab, deadline, f"lesson 01 (within {RUN_TIMEOUT_S} s)")
+            _wait_until_idle(page, lab, deadline, f"lesson {number} (within {IN_BROWSER[lesson]} s)")
             _menu(page, "File", "Save Notebook")
             page.wait_for_timeout(1500)
             images = page.locator(".jp-OutputArea-output img")
@@ -224,8 +230,8 @@ def test_lesson_01_runs_clean_in_jupyterlab_and_shows_images(browser, lab, capsy
         finally:
             page.screenshot(path=str(shot))
     with capsys.disabled():
-        print(f"\nbrowser test: lesson 01 ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
-    saved = json.loads((lab["root"] / LESSON).read_text())
+        print(f"\nbrowser test: lesson {number} ran in {time.monotonic() - started:.0f} s; screenshot {shot}")
+    saved = json.loads((lab["root"] / lesson).read_text())
     code = [c for c in saved["cells"] if c["cell_type"] == "code"]
     errors = [
         f"code cell {i} ({''.join(c['source'])[:60]!r}): {o.get('ename')}: {o.get('evalue')}"
