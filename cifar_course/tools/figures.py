@@ -238,8 +238,6 @@ def _vgg_bf16_ips(throughput: dict) -> float:
 def _registry() -> dict[str, Figure]:
     f: dict[str, Figure] = {}
     for key, (file, lessons) in RUNS.items():
-        if not (RESULTS / file).is_file():
-            continue
         f[f"{key}_wall"] = Figure(file, "@wall", "min")
         for n in lessons:
             f[f"{key}_{n}"] = Figure(file, f"lessons[lesson={n}].seconds", "duration")
@@ -361,20 +359,16 @@ class _Fill(dict):
         self.sources: dict[str, str] = {}
 
     def __missing__(self, name):
-        if name not in registry() and name.startswith("split_avx2_"):  # results/ holds no run since the split yet
-            return _Text(None)
         fig = registry()[name]
         self.sources[fig.file] = fig.source
         return _Text(fig)
 
 
 class _Text:
-    def __init__(self, fig: Figure | None):
-        self.fig = fig  # None: a figure of a record not made yet
+    def __init__(self, fig: Figure):
+        self.fig = fig
 
     def __format__(self, spec: str) -> str:
-        if self.fig is None:
-            return "not measured since the split"
         return f"{self.fig.text} ({date_of(self.fig.file)})" if spec == "d" else self.fig.text
 
 
@@ -553,14 +547,10 @@ def block_runtime(n: str) -> str:
     rows = "\n".join("| " + " | ".join(c.format_map(m) for c in r) + " |" for r in RUNTIME_ROWS[n])
     file = RUNS["split_avx2"][0]
     if n in RUNS["split_avx2"][1]:
-        done = (RESULTS / file).is_file()
-        run = (
-            f"one run of lessons 07-09 as they are since lesson 07 was split, `cifar-course run --profile quick "
-            f"--only 07-09` on {date_of(file)} (`results/{file}`)"
-            if done
-            else "no run yet since lesson 07 was split into 07 and 08"
+        note = (
+            f"The times without bfloat16 in `quick` come from one run of lessons 07-09 as they are since lesson 07 was "
+            f"split, `cifar-course run --profile quick --only 07-09` on {date_of(file)} (`results/{file}`). Each"
         )
-        note = f"The times without bfloat16 in `quick` come from {run}. Each"
     elif n == "05":
         file = "lesson05-timing-quick-avx2.json"
         note = (
@@ -613,7 +603,7 @@ def block_readme_per_lesson() -> str:
     l05, _ = fill("; lesson 05 with its EfficientNetV2B0 section, alone, {l05_timing_quick_avx2} ")
     date = date_of(RUNS["quick_avx2"][0])
     file = RUNS["split_avx2"][0]
-    where = f"([results/{file}](results/{file}), {date_of(file)})" if (RESULTS / file).is_file() else ""
+    where = f"([results/{file}](results/{file}), {date_of(file)})"
     first = f"([results/course-run-quick-avx2.md](results/course-run-quick-avx2.md), {date})"
     l05 += f"(`results/lesson05-timing-quick-avx2.json`, {date_of('lesson05-timing-quick-avx2.json')})"
     return text + first + since + where + l05 + "."
