@@ -21,7 +21,7 @@ def current_lesson(lesson: str, model: str = "", step: int | None = None, number
         return lesson
     if lesson == "08":
         return "09"
-    if lesson == "07" and ((step is not None and int(step) >= 8) or model.split("_202")[0] in ARCHITECTURE_MODELS):
+    if lesson == "07" and ((step is not None and int(step) >= 8) or model in ARCHITECTURE_MODELS):
         return "08"
     return lesson
 
