@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .evaluation import _skip_reasons
 from .modern import predict_tta
 from .reference import Recorded, recorded_runs
 from .training import list_runs, new_run
@@ -96,8 +97,8 @@ def fit_step(
         f"step {step} ({adds}): test accuracy {test_accuracy:.4f}{'' if tta == 'none' else f' ({tta} TTA)'}, "
         f"{seconds / 60:.1f} min of training, {metrics['images_per_second']:.0f} images/s"
     )
-    _add_row(race, step, adds, "your run", model.count_params(), epochs, len(race.x_test), test_accuracy, seconds / 60)
-    race.results[-1]["images/s"] = metrics["images_per_second"]
+    row = (model.count_params(), epochs, len(race.x_test), test_accuracy, seconds / 60, metrics["images_per_second"])
+    _add_row(race, step, adds, "your run", *row)
     race.histories[f"{step}: {adds}"] = history.history
     return run
 
@@ -112,6 +113,7 @@ def _add_row(
     test_images: int,
     accuracy: float,
     minutes: float = np.nan,
+    images_per_second: float = np.nan,
 ) -> None:
     """One row of the race's table (lesson 07 §4)."""
     race.results.append(
@@ -124,7 +126,7 @@ def _add_row(
             "test images": test_images,
             "test accuracy": accuracy,
             "train minutes": minutes,
-            "images/s": np.nan,
+            "images/s": images_per_second,
         }
     )
 
@@ -152,7 +154,7 @@ def start_from(race: Race, lesson: str, step: int, adds: str, tta: str, profile:
         if r.lesson == lesson
         and r.raw.get("step") == step
         and r.profile == profile
-        and (r.dataset, r.data_kind) == (race.data.name, "synthetic" if race.data.synthetic else "real")
+        and not _skip_reasons(r, race.data, profile)  # pick_run's rule: the same data set, classes and kind
         and tta in (r.raw.get("test_accuracy_tta") or {})
     ]
     if mine:
