@@ -168,7 +168,7 @@ def pick_run(
     profile = get_profile().name
     runs = list_runs() if runs is None else runs
     candidates = [] if run else [r for r in runs if models is None or (r.lesson, r.model) in models]
-    eligible = [r for r in candidates if not _skip_reasons(r, data, profile)]
+    eligible = [r for r in candidates if not r.why_left_out(data, profile)]
     if run:
         chosen, why = _find_run(runs, run), "you set RUN to it"
     elif eligible:
@@ -193,26 +193,6 @@ def pick_run(
 
 def _data_name(data: Dataset) -> str:
     return "synthetic" if data.synthetic else data.name
-
-
-def _skip_reasons(run: RunRecord, data: Dataset, profile: str) -> list[str]:
-    """Why ``pick_run`` leaves this run out for ``data`` in ``profile``; an empty list: the run is eligible."""
-    reasons = []
-    if run.dataset != data.name:
-        reasons.append(f"trained on {run.dataset or 'unknown data'}, not {data.name}")
-    wanted = None if data.synthetic else list(data.class_names)
-    names = list(run.class_names)  # empty in runs saved before class names were recorded: not known
-    if run.dataset == data.name and not run.synthetic and names and wanted and names != wanted:
-        reasons.append(f"other classes ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
-    if run.synthetic and (not data.synthetic or profile != "smoke"):
-        reasons.append("synthetic data")
-    if data.synthetic and not run.synthetic:
-        reasons.append("real data, but the data now is synthetic")
-    if profile != "smoke" and run.profile == "smoke":
-        reasons.append("smoke profile")
-    if profile != "smoke" and run.weights_kind == "random":
-        reasons.append("RANDOM weights")
-    return reasons
 
 
 def _preference(profile: str, prefer_lesson: str):
@@ -250,7 +230,7 @@ def _print_choice(run: RunRecord, why: str) -> None:
 def _print_left_out(candidates: list[RunRecord], data: Dataset, profile: str) -> None:
     """One line per run that pick_run left out, with the reasons."""
     for r in candidates:
-        reasons = _skip_reasons(r, data, profile)
+        reasons = r.why_left_out(data, profile)
         if reasons:
             print(f"  left out: {r.name} ({', '.join(reasons)})")
 

@@ -113,34 +113,3 @@ def in_keras_cache(name: str) -> Path | None:
         return next((p for p in sorted(base.glob(f"**/{CIFAR_FILES[name].folder}")) if p.is_dir()), None)
     path = base / KERAS_CACHE_NAMES[name]
     return path if path.is_file() or path.is_dir() else None
-
-
-def _weights_missing(err: Exception, name: str, file: str, url: str, env: str) -> MissingHere:
-    """The error when a pretrained network's weights are neither here nor downloadable: line 1 what is missing, then
-    the fixes (raise it ``from None``: the failed download's traceback adds nothing). ``name``: Keras's application."""
-    from .arrays import one_line
-
-    reason = one_line(err).rpartition(" -- ")[2]  # Keras says "URL fetch failure on <the URL>: None -- <the reason>"
-    keras_models = keras_home(expand=False) / "models"  # ~/.keras/models, as the student knows it
-    return MissingHere(
-        f"{name}'s ImageNet weights are missing: {file} is not on this machine and Keras could not "
-        f"download it ({reason[:100]}).\n"
-        f'With internet, run: python -c "import keras; keras.applications.{name}(include_top=False)"\n'
-        f"Offline: download {url} on another machine and copy it into {keras_models}/ here, "
-        f"or set {env}=/path/to/{file}"
-    )
-
-
-def _weights_here(weights_file: str | Path | None, env: str, name: str, file: str) -> Path | None:
-    """A local 'notop' weights file of a pretrained network: the argument, then ``$env``, then the Keras cache."""
-    given = weights_file or os.environ.get(env)
-    if given:
-        path = Path(given).expanduser()
-        if not path.is_file():
-            raise ValueError(
-                f"{name} weights file {path} does not exist (set by {'argument' if weights_file else env}). "
-                "Fix the path."
-            )
-        return path
-    cached = keras_home() / "models" / file
-    return cached if cached.is_file() else None

@@ -7,18 +7,15 @@ two cannot drift; later lessons, benchmarks and tests build their models from he
 
 from __future__ import annotations
 
-import os
 import random
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 from keras import layers
 
-from .arrays import flat_layers, one_line
-from .folders import MissingHere, _weights_here, _weights_missing
-from .profiles import get_profile
+from . import pretrained
+from .arrays import flat_layers
 
 
 def r1(
@@ -307,52 +304,6 @@ def small_resnet(
     return keras.Model(inputs, outputs, name=name)
 
 
-VGG16_NOTOP_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"  # VGG16's ImageNet weights, without its top
-VGG16_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + VGG16_NOTOP_FILE  # Keras's source
-
-
-def _vgg16_weights_missing(err: Exception) -> MissingHere:
-    """The error when VGG16's weights are neither here nor downloadable: what is missing, then the fixes."""
-    return _weights_missing(err, "VGG16", VGG16_NOTOP_FILE, VGG16_URL, "CIFAR_COURSE_VGG16_WEIGHTS")
-
-
-def _vgg16_weights_path(weights_file: str | Path | None = None) -> Path | None:
-    """A local VGG16 'notop' weights file: the argument, $CIFAR_COURSE_VGG16_WEIGHTS, or the Keras cache."""
-    return _weights_here(weights_file, "CIFAR_COURSE_VGG16_WEIGHTS", "VGG16", VGG16_NOTOP_FILE)
-
-
-def _pretrained(name: str, build, path: Path | None, setting: str | None, file: str, missing) -> tuple:
-    """A pretrained network and where its weights came from: ``build(None)`` given the local file ``path`` (from
-    ``setting``; None: the Keras cache), else ``build("imagenet")``, Keras's download; offline, ``missing(err)`` is
-    raised, except in smoke, which goes on with random weights and says so."""
-    if path is not None:
-        network = build(None)
-        try:
-            network.load_weights(path)
-        except (ValueError, OSError) as err:
-            fix = (
-                f"Set {setting} to the file {file} from the Keras applications release."
-                if setting
-                else "Delete it: Keras then downloads the right file."
-            )
-            raise ValueError(
-                f"{path} (from {setting or 'the Keras cache'}) does not fit {name} without its top "
-                f"({one_line(err, 200)}). {fix}"
-            ) from err
-        return network, f"ImageNet weights from {path}"
-    try:
-        return build("imagenet"), "ImageNet weights (downloaded by Keras)"
-    except Exception as err:  # offline: say so, then decide by profile
-        if get_profile().name != "smoke":
-            raise missing(err) from None
-        print(
-            f"WARNING: no ImageNet weights for {name} here; using RANDOM weights (smoke profile only). "
-            "Its numbers from this run mean nothing.",
-            file=sys.stderr,
-        )
-        return build(None), "RANDOM weights (smoke profile fallback: no ImageNet weights available)"
-
-
 def vgg16_base(
     input_shape=(32, 32, 3), weights_file: str | Path | None = None, cut: str = "block3_pool"
 ) -> tuple[keras.Model, str]:
@@ -361,15 +312,10 @@ def vgg16_base(
     Order: a local weights file, then Keras's download; only the smoke profile falls back to random weights.
     (lesson 05 §3)
     """
-    env = "CIFAR_COURSE_VGG16_WEIGHTS"
-    setting = "weights_file" if weights_file else env if os.environ.get(env) else None  # None: the Keras cache
-    full, source = _pretrained(
-        "VGG16",
+    full, source = pretrained.load(
+        pretrained.VGG16,
         lambda weights: keras.applications.VGG16(include_top=False, weights=weights, input_shape=input_shape),
-        _vgg16_weights_path(weights_file),
-        setting,
-        VGG16_NOTOP_FILE,
-        _vgg16_weights_missing,
+        weights_file,
     )
     base = keras.Model(full.input, full.get_layer(cut).output, name=f"vgg16_to_{cut}")
     base.trainable = False

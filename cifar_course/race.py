@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .evaluation import _skip_reasons
 from .modern import predict_tta
 from .reference import Recorded, recorded_runs
 from .training import list_runs, new_run
@@ -154,7 +153,7 @@ def start_from(race: Race, lesson: str, step: int, adds: str, tta: str, profile:
         if r.lesson == lesson
         and r.raw.get("step") == step
         and r.profile == profile
-        and not _skip_reasons(r, race.data, profile)  # pick_run's rule: the same data set, classes and kind
+        and not r.why_left_out(race.data, profile)  # pick_run's rule: the same data set, classes and kind
         and tta in (r.raw.get("test_accuracy_tta") or {})
     ]
     if mine:

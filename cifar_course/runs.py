@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .data import DATASETS
+
+if TYPE_CHECKING:
+    from .data import Dataset
 
 DATA_KINDS = ("real", "synthetic", "own")  # own: class names other than the data set's usual ones (your photos)
 # The lessons' numbering: 2 since lesson 07 was split (2026-12-06) into 07, the training recipe, and 08, architecture
@@ -127,6 +131,25 @@ class RunRecord:
             reasons.append(f"own data ({len(self.class_names)} classes), not CIFAR-10's 10 classes")
         if self.weights_kind == "random":
             reasons.append("RANDOM weights, not ImageNet")
+        return reasons
+
+    def why_left_out(self, data: Dataset, profile: str) -> list[str]:
+        """Why ``cc.pick_run`` leaves this run out for ``data`` in ``profile`` (an empty list: it may pick it)."""
+        reasons = []
+        if self.dataset != data.name:
+            reasons.append(f"trained on {self.dataset or 'unknown data'}, not {data.name}")
+        wanted = None if data.synthetic else list(data.class_names)
+        names = list(self.class_names)  # empty in runs saved before class names were recorded: not known
+        if self.dataset == data.name and not self.synthetic and names and wanted and names != wanted:
+            reasons.append(f"other classes ({', '.join(names[:3])}{', ...' if len(names) > 3 else ''})")
+        if self.synthetic and (not data.synthetic or profile != "smoke"):
+            reasons.append("synthetic data")
+        if data.synthetic and not self.synthetic:
+            reasons.append("real data, but the data now is synthetic")
+        if profile != "smoke" and self.profile == "smoke":
+            reasons.append("smoke profile")
+        if profile != "smoke" and self.weights_kind == "random":
+            reasons.append("RANDOM weights")
         return reasons
 
     @property

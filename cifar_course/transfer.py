@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import pretrained
 from .arrays import flat_layers
-from .folders import MissingHere, _weights_here, _weights_missing, cache_dir
+from .folders import cache_dir
 from .formats import save_cache
 
 if TYPE_CHECKING:
@@ -82,21 +82,6 @@ def extract_features(
 
 
 # --------------------------------------------------------------------------- EfficientNetV2B0 (lesson 05 §12)
-EFFNET_NOTOP_FILE = "efficientnetv2-b0_notop.h5"  # its ImageNet weights without the top, as Keras names the file
-EFFNET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/efficientnet_v2/" + EFFNET_NOTOP_FILE
-EFFNET_ENV = "CIFAR_COURSE_EFFNET_WEIGHTS"
-
-
-def _effnet_weights_missing(err: Exception) -> MissingHere:
-    """The error when EfficientNetV2B0's weights are neither here nor downloadable: what is missing, then the fixes."""
-    return _weights_missing(err, "EfficientNetV2B0", EFFNET_NOTOP_FILE, EFFNET_URL, EFFNET_ENV)
-
-
-def _effnet_weights_path(weights_file: str | Path | None = None) -> Path | None:
-    """A local EfficientNetV2B0 'notop' weights file: the argument, $CIFAR_COURSE_EFFNET_WEIGHTS, or the Keras cache."""
-    return _weights_here(weights_file, EFFNET_ENV, "EfficientNetV2B0", EFFNET_NOTOP_FILE)
-
-
 def _efficientnet(input_size: int, weights):
     """keras.applications.EfficientNetV2B0 without its top, average-pooled, taking 0-255 pixels of ``input_size``."""
     import keras
@@ -120,17 +105,8 @@ def efficientnet_base(
 
     if int(input_size) < 32:
         raise ValueError(f"input_size={input_size}: EfficientNetV2B0 needs images of at least 32x32 pixels.")
-    from .models import _pretrained
-
-    setting = "weights_file" if weights_file else EFFNET_ENV if os.environ.get(EFFNET_ENV) else None
-    path = _effnet_weights_path(weights_file)
-    backbone, source = _pretrained(
-        "EfficientNetV2B0",
-        lambda weights: _efficientnet(input_size, weights),
-        path,
-        setting,
-        EFFNET_NOTOP_FILE,
-        _effnet_weights_missing,
+    backbone, source = pretrained.load(
+        pretrained.EFFICIENTNET, lambda weights: _efficientnet(input_size, weights), weights_file
     )
     base = keras.Sequential(
         [keras.Input(shape=image_shape), keras.layers.Resizing(input_size, input_size, name="upscale"), backbone],

@@ -1,7 +1,7 @@
 """Lessons in a real browser: JupyterLab on localhost, driven by headless Chromium through Playwright.
 
-Runs all cells of lessons 01, 07 and 08 in the smoke profile, then checks that no cell has an error output and that a figure rendered
-as an image. Lesson 09's photo upload and lesson 02's TensorBoard are driven as a student does them.
+Runs all cells of lessons 01, 07 and 08 in the smoke profile, then checks that no cell has an error output and that
+a figure rendered as an image. Lesson 09's photo upload and lesson 02's TensorBoard are driven as a student does them.
 Saves a screenshot under $CIFAR_COURSE_ARTIFACTS (default: <tmp>/cifar-course-artifacts).
 Skipped, with the reason, when Playwright or Chromium is missing (.ci/browser-deps.sh installs both);
 deselect with ``-m "not browser"``.

@@ -619,19 +619,20 @@ def test_half_written_history_line_is_ignored(tmp_path):
 # --------------------------------------------------------------------------- VGG16 weights
 @pytest.mark.parametrize("given_by", ["argument", "environment", "keras cache"])
 def test_vgg16_weights_of_the_wrong_shape_name_the_setting_and_the_fix(tmp_path, monkeypatch, given_by):
-    from cifar_course.models import VGG16_NOTOP_FILE, vgg16_base
+    from cifar_course.models import vgg16_base
+    from cifar_course.pretrained import VGG16
 
     wrong = tmp_path / "wrong.weights.h5"  # VGG16 for 1-channel images: block1_conv1 is (3, 3, 1, 64)
     keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 1)).save_weights(wrong)
     kwargs = {}
     if given_by == "argument":
         kwargs["weights_file"] = wrong
-        setting, fix = "weights_file", "Set weights_file to the file " + VGG16_NOTOP_FILE
+        setting, fix = "weights_file", "Set weights_file to the file " + VGG16.file
     elif given_by == "environment":
         monkeypatch.setenv("CIFAR_COURSE_VGG16_WEIGHTS", str(wrong))
-        setting, fix = "CIFAR_COURSE_VGG16_WEIGHTS", "Set CIFAR_COURSE_VGG16_WEIGHTS to the file " + VGG16_NOTOP_FILE
+        setting, fix = "CIFAR_COURSE_VGG16_WEIGHTS", "Set CIFAR_COURSE_VGG16_WEIGHTS to the file " + VGG16.file
     else:
-        cached = tmp_path / "keras" / "models" / VGG16_NOTOP_FILE
+        cached = tmp_path / "keras" / "models" / VGG16.file
         cached.parent.mkdir(parents=True)
         cached.write_bytes(wrong.read_bytes())
         setting, fix = "the Keras cache", "Delete it: Keras then downloads the right file"

@@ -32,18 +32,19 @@ def test_the_runner_saves_runs_where_the_lessons_do(tmp_path, monkeypatch):
 
 
 def test_keras_home_is_the_one_place_keras_downloads_go(tmp_path, monkeypatch):
-    from cifar_course import models
+    from cifar_course import pretrained
 
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "k"))
     assert folders.keras_home() == tmp_path / "k" and folders.keras_cache_dir() == tmp_path / "k" / "datasets"
-    weights = tmp_path / "k" / "models" / models.VGG16_NOTOP_FILE
-    assert models._vgg16_weights_path() is None
+    weights = tmp_path / "k" / "models" / pretrained.VGG16.file
+    assert pretrained.local_file(pretrained.VGG16) is None
     weights.parent.mkdir(parents=True)
     weights.write_bytes(b"")
-    assert models._vgg16_weights_path() == weights
-    assert f"copy it into {tmp_path / 'k' / 'models'}/ here" in str(models._vgg16_weights_missing(OSError("offline")))
+    assert pretrained.local_file(pretrained.VGG16) == weights
+    offline = OSError("offline")
+    assert f"copy it into {tmp_path / 'k' / 'models'}/ here" in str(pretrained.missing(pretrained.VGG16, offline))
     monkeypatch.setenv("KERAS_HOME", "~/keras-elsewhere")  # a ~ is the home folder; messages keep it as written
-    assert "copy it into ~/keras-elsewhere/models/ here" in str(models._vgg16_weights_missing(OSError("offline")))
+    assert "copy it into ~/keras-elsewhere/models/ here" in str(pretrained.missing(pretrained.VGG16, offline))
     assert folders.keras_home() == Path("~/keras-elsewhere").expanduser()
 
 

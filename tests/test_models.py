@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cifar_course as cc
-from cifar_course import models, profiles
+from cifar_course import models, pretrained, profiles
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_vgg16_base_from_the_environment_variable(offline, vgg_weights_file, mon
 
 
 def test_vgg16_base_from_the_keras_cache(offline, vgg_weights_file, monkeypatch):
-    cached = offline / "keras_home" / "models" / models.VGG16_NOTOP_FILE
+    cached = offline / "keras_home" / "models" / pretrained.VGG16.file
     cached.parent.mkdir(parents=True)
     # the official file is in Keras's older .h5 layout; write one the same way
     h5py = pytest.importorskip("h5py")

@@ -23,8 +23,9 @@ PACKAGE = ROOT / "cifar_course"
 INTERNAL = {
     "arrays",
     "formats",
+    "pretrained",
     "tracebacks",
-}  # shared helpers, the file readers, the hook setup installs (docstrings say)
+}  # shared helpers, the file readers, the pretrained weights, the hook setup installs (docstrings say)
 TOOLS = [*(PACKAGE / "tools").glob("*.py"), *(ROOT / "benchmarks").glob("*.py")]
 TAG = re.compile(r"lesson (\d\d) (?:§(\d+)|(exercises|setup))")
 

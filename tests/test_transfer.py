@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cifar_course as cc
-from cifar_course import checks, models, transfer
+from cifar_course import checks, pretrained, transfer
 
 
 @pytest.fixture
@@ -108,13 +108,13 @@ def test_check_vgg_preprocessed(capsys):
 
 
 KERAS_OFFLINE = Exception(  # what keras.applications.VGG16(weights="imagenet") raises without internet
-    f"URL fetch failure on {models.VGG16_URL}: None -- [Errno -2] Name or service not known"
+    f"URL fetch failure on {pretrained.VGG16.url}: None -- [Errno -2] Name or service not known"
 )
 
 
 def test_missing_weights_message_names_the_file_and_the_fixes(monkeypatch):
     monkeypatch.delenv("KERAS_HOME")
-    err = models._vgg16_weights_missing(KERAS_OFFLINE)
+    err = pretrained.missing(pretrained.VGG16, KERAS_OFFLINE)
     assert isinstance(err, cc.MissingHere) and not isinstance(err, ValueError)  # cifar-course run: "not run here"
     what, online, offline = str(err).splitlines()
     assert what == (
@@ -132,16 +132,16 @@ def test_missing_weights_message_names_the_file_and_the_fixes(monkeypatch):
 
 def test_missing_weights_message_follows_keras_home_and_any_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
-    message = str(models._vgg16_weights_missing(OSError("Permission denied\nmore details")))
+    message = str(pretrained.missing(pretrained.VGG16, OSError("Permission denied\nmore details")))
     assert (
         "download it (Permission denied)." in message and f"copy it into {tmp_path / 'kh' / 'models'}/ here" in message
     )
-    assert "download it (TimeoutError)." in str(models._vgg16_weights_missing(TimeoutError()))
+    assert "download it (TimeoutError)." in str(pretrained.missing(pretrained.VGG16, TimeoutError()))
 
 
 def test_the_weights_url_is_the_one_keras_uses():
     keras_vgg16 = pytest.importorskip("keras.src.applications.vgg16")  # Keras's own module (not public API)
-    assert models.VGG16_URL == keras_vgg16.WEIGHTS_PATH_NO_TOP
+    assert pretrained.VGG16.url == keras_vgg16.WEIGHTS_PATH_NO_TOP
 
 
 def test_a_feature_cache_that_cannot_be_written_is_skipped_with_one_note(monkeypatch, tmp_path, capsys):
@@ -157,7 +157,7 @@ def test_a_feature_cache_that_cannot_be_written_is_skipped_with_one_note(monkeyp
 
 # --------------------------------------------------------------------------- EfficientNetV2B0 (lesson 05 §12)
 KERAS_EFFNET_OFFLINE = Exception(  # what keras.applications.EfficientNetV2B0(weights="imagenet") raises offline
-    f"URL fetch failure on {transfer.EFFNET_URL}: None -- [Errno -2] Name or service not known"
+    f"URL fetch failure on {pretrained.EFFICIENTNET.url}: None -- [Errno -2] Name or service not known"
 )
 
 
@@ -173,13 +173,13 @@ def no_download(monkeypatch):
         raise KERAS_EFFNET_OFFLINE
 
     monkeypatch.setattr(file_utils, "get_file", offline)
-    monkeypatch.delenv(transfer.EFFNET_ENV, raising=False)
+    monkeypatch.delenv(pretrained.EFFICIENTNET.env, raising=False)
     return calls
 
 
 def test_efficientnet_base_falls_back_to_random_weights_in_smoke_only(no_download, capsys):
     base, source = transfer.efficientnet_base(32)
-    assert no_download == [transfer.EFFNET_URL]  # the real path was tried first: weights="imagenet"
+    assert no_download == [pretrained.EFFICIENTNET.url]  # the real path was tried first: weights="imagenet"
     assert source.startswith("RANDOM") and "WARNING" in capsys.readouterr().err
     assert base.name == "efficientnetv2b0_32px" and base.input_shape == (None, 32, 32, 3)
     assert base.output_shape == (None, 1280) and base.trainable_weights == []
@@ -218,7 +218,7 @@ def test_efficientnet_base_loads_a_weights_file_given_or_from_the_environment(no
     assert source == f"ImageNet weights from {path}" and no_download == []  # nothing downloaded
     assert np.allclose(np.asarray(base(x, training=False)), expected, atol=1e-5)
 
-    monkeypatch.setenv(transfer.EFFNET_ENV, str(path))
+    monkeypatch.setenv(pretrained.EFFICIENTNET.env, str(path))
     from_env, _ = transfer.efficientnet_base(32)
     assert np.allclose(np.asarray(from_env(x, training=False)), expected, atol=1e-5)
 
@@ -227,10 +227,10 @@ def test_efficientnet_base_loads_a_weights_file_given_or_from_the_environment(no
 def test_efficientnet_weights_files_that_are_missing_or_wrong(no_download, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="does not exist .set by argument"):
         transfer.efficientnet_base(32, weights_file=tmp_path / "nowhere.h5")
-    cached = tmp_path / "keras" / "models" / transfer.EFFNET_NOTOP_FILE  # conftest's KERAS_HOME
+    cached = tmp_path / "keras" / "models" / pretrained.EFFICIENTNET.file  # conftest's KERAS_HOME
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"")
-    assert transfer._effnet_weights_path() == cached
+    assert pretrained.local_file(pretrained.EFFICIENTNET) == cached
     vgg_layout = tmp_path / "vgg.weights.h5"
     keras.applications.VGG16(include_top=False, weights=None, input_shape=(32, 32, 3)).save_weights(vgg_layout)
     with pytest.raises(ValueError, match="does not fit EfficientNetV2B0 without its top .* Set weights_file"):
@@ -241,7 +241,7 @@ def test_efficientnet_weights_files_that_are_missing_or_wrong(no_download, tmp_p
 
 def test_the_effnet_weights_url_is_the_one_keras_uses():
     keras_effnet = pytest.importorskip("keras.src.applications.efficientnet_v2")  # Keras's own module
-    assert transfer.EFFNET_URL == keras_effnet.BASE_WEIGHTS_PATH + "efficientnetv2-b0" + "_notop.h5"
+    assert pretrained.EFFICIENTNET.url == keras_effnet.BASE_WEIGHTS_PATH + "efficientnetv2-b0" + "_notop.h5"
 
 
 def bn_base():
