@@ -1,9 +1,10 @@
 """Time the whole course as a student's first run, on a machine that cannot download VGG16's ImageNet weights.
 
 `cifar-course run` executes every lesson; offline, lesson 05 stops at its weights cell, so the run would leave out
-one lesson's time. This script gives lesson 05 a weights file of VGG16's layout with RANDOM values (the time does
-not depend on the values: see `lesson05_timing.py`), computes lesson 05's features as on a first run (the feature
-files it caches are deleted afterwards), keeps the model runs in a temporary folder, and writes the runner's record:
+one lesson's time. This script gives lesson 05 weights files of VGG16's and EfficientNetV2B0's layouts with RANDOM
+values (the time does not depend on the values: see `lesson05_timing.py`), computes lesson 05's features as on a
+first run (the feature files it caches are deleted afterwards), keeps the model runs in a temporary folder (or
+--keep's), and writes the runner's record:
 
 - every lesson's time, the models trained and their speed;
 - lesson 05's accuracies left out and its runs marked RANDOM (they mean nothing).
@@ -74,6 +75,7 @@ def main(argv=None) -> int:
     parser.add_argument("--data", help="the course data folder (as for cifar-course run --data)")
     parser.add_argument("--only", help="lessons to run, e.g. 03,05 (default: all)")
     parser.add_argument("--out", required=True, help="write OUT.json and OUT.md")
+    parser.add_argument("--keep", help="keep the executed notebooks and runs in this folder (default: deleted)")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -87,7 +89,8 @@ def main(argv=None) -> int:
         env = random_weights_env(tmp)
         features = cache_dir() / "features"
         before = set(features.glob("*.npz"))
-        run = [sys.executable, "-m", "cifar_course", "run", "--profile", args.profile, "--out", str(tmp / "course")]
+        course = Path(args.keep) if args.keep else tmp / "course"
+        run = [sys.executable, "-m", "cifar_course", "run", "--profile", args.profile, "--out", str(course)]
         run += (
             ["--no-progress"]
             + (["--data", args.data] if args.data else [])
@@ -98,7 +101,7 @@ def main(argv=None) -> int:
         finally:
             for path in set(features.glob("*.npz")) - before:  # fresh random weights: never a real cache entry
                 path.unlink()
-        record = json.loads(next((tmp / "course").glob("course-*/results.json")).read_text())
+        record = json.loads(max(course.glob("course-*/results.json")).read_text())
     record = without_random_accuracies(record)
     record["command"] = command
     out = Path(args.out)

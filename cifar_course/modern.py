@@ -1,5 +1,5 @@
-"""Lesson 07's training helpers: augmenting pipeline, schedules, LR range test, patch whitening, TTA, airbench's
-optimizer and weight averaging."""
+"""Lesson 07's training helpers: augmenting pipeline, mixing (CutMix, MixUp), schedules, LR range test, patch
+whitening, TTA, airbench's optimizer and weight averaging."""
 
 from __future__ import annotations
 
@@ -73,6 +73,27 @@ def train_pipeline(
     n_batches = int(np.ceil(len(x) / batch_size))  # flat_map hides the count, which Keras needs
     epoch = tf.data.Dataset.range(1).flat_map(one_epoch).apply(tf.data.experimental.assert_cardinality(n_batches))
     return epoch.prefetch(tf.data.AUTOTUNE)
+
+
+def mixing_layer(kind: str, seed: int | None = None):
+    """Keras's ``CutMix`` (factor 1.0) or ``MixUp`` (alpha 0.2), with lesson 07's settings (used by the tools)."""
+    if kind == "cutmix":
+        return keras.layers.CutMix(factor=1.0, seed=seed)
+    if kind == "mixup":
+        return keras.layers.MixUp(alpha=0.2, seed=seed)
+    raise ValueError(f"mixing: {kind!r} is neither 'cutmix' nor 'mixup'.")
+
+
+def mix_batches(batches, mixer):
+    """Batches of (images, one-hot labels) through Keras's ``CutMix`` or ``MixUp`` layer: each image mixed with
+    another of its batch, the labels in the same proportions (lesson 07 §13)."""
+    import tensorflow as tf
+
+    def mix(images, labels):
+        mixed = mixer({"images": images, "labels": labels}, training=True)
+        return mixed["images"], mixed["labels"]
+
+    return batches.map(mix, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def warmup_cosine(peak_lr: float, total_steps: int, warmup_fraction: float = 0.2):
@@ -284,7 +305,7 @@ def patch_whitening(images, eps: float = 5e-4, sample: int = 5000) -> tuple[np.n
 def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps: int = 100):
     """fastai's lr_find: train ``steps`` batches raising the learning rate from ``start`` to ``stop`` (geometric),
     stop early when the loss explodes; returns (learning rates, losses). The model's weights are changed: use a
-    fresh model, compiled with a constant learning rate (lesson 08 §8)."""
+    fresh model, compiled with a constant learning rate (lesson 07 §7)."""
     from tqdm.auto import tqdm
 
     lrs = start * (stop / start) ** (np.arange(steps) / max(1, steps - 1))
@@ -303,7 +324,7 @@ def lr_range_test(model, batches, start: float = 1e-5, stop: float = 1.0, steps:
 
 def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
     """The losses smoothed by an exponential moving average (bias-corrected, as fastai does), to read past the noise
-    (lesson 08 §8)."""
+    (lesson 07 §7)."""
     smooth, avg = [], 0.0
     for i, loss in enumerate(losses):
         avg = beta * avg + (1 - beta) * loss
@@ -312,5 +333,5 @@ def smooth_losses(losses, beta: float = 0.8) -> np.ndarray:
 
 
 def suggest_lr(lrs, losses, beta: float = 0.8) -> float:
-    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``) (lesson 08 §8)."""
+    """A tenth of the learning rate at the lowest smoothed loss (``smooth_losses``) (lesson 07 §7)."""
     return float(lrs[int(np.nanargmin(smooth_losses(losses, beta)))] / 10)

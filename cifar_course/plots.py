@@ -260,3 +260,23 @@ def race_gains(table, title: str, references: dict[str, float] | None = None):
             label.set_horizontalalignment("right")
     fig.tight_layout()
     return fig
+
+
+def range_test(lrs, losses, peak: float, smoothed=None, hand: float | None = None, title: str = ""):
+    """A learning-rate range test's loss against the rate (log scale), smoothed, with the chosen ``peak`` and a
+    peak chosen by ``hand`` as lines (lesson 07 §7)."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.semilogx(lrs, losses, marker=".", alpha=0.5, label="loss, one batch per rate")
+    if smoothed is not None:
+        ax.semilogx(lrs, smoothed, color="tab:blue", label="smoothed")
+        lowest = lrs[int(np.nanargmin(smoothed))]
+        ax.axvline(lowest, ls=":", color="gray", label=f"smoothed lowest {lowest:.2g}")
+    ax.axvline(peak, ls="--", color="tab:green", label=f"suggested peak {peak:.2g}")
+    if hand is not None:
+        ax.axvline(hand, ls="-.", color="tab:orange", label=f"chosen by hand {hand:.2g}")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss")
+    ax.set_title(title or "Learning-rate range test: one step per learning rate")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig

@@ -38,7 +38,7 @@ class Race:
 def recorded_steps(lesson: str) -> dict[int, Recorded]:
     """The course's recorded full run of every step of a lesson's race, by step, the newest record winning (lesson
     07 §4)."""
-    return {r.step: r for r in reversed(recorded_runs(lesson)) if r.step is not None}
+    return {r.step: r for r in reversed(recorded_runs(lesson)) if r.step is not None and not r.variant}
 
 
 def _test_accuracies(model, x_test, y_test, views: str) -> dict[str, float]:
@@ -68,12 +68,14 @@ def fit_step(
     tta: str = "none",
     views: str | None = None,
     callbacks: Sequence = (),
+    variant: str = "",
 ):
     """Fit, measure on the test set (``tta``: "none", "flip" or "flip+shift"), save the run, add a row; returns the
     run, or None where the step shows its recorded full run instead (lesson 07 §4).
 
     ``views``: the test-time augmentations to measure and save with the run besides (steps 5 and 7 read them);
-    ``callbacks``: more Keras callbacks for ``fit`` (step 12's lookahead)."""
+    ``callbacks``: more Keras callbacks for ``fit`` (step 12's lookahead); ``variant``: an optional change to the
+    step (lesson 07 §13's "cutmix"), saved with the run, so that nothing takes it for the step itself."""
     if not race.trains(step):
         return _show_recorded(race, step, adds)
     images = n_images or race.race_images
@@ -88,7 +90,7 @@ def fit_step(
     )
     accuracies = _test_accuracies(model, race.x_test, race.data.y_test, views or tta)
     test_accuracy = accuracies[tta]
-    extra = {"step": step, "adds": adds, "tta": tta, "test_accuracy_tta": accuracies}
+    extra = {"step": step, "adds": adds, "tta": tta, "test_accuracy_tta": accuracies, "variant": variant}
     extra["test_accuracy_no_tta"] = accuracies["none"]
     metrics = run.save(model, history, test_accuracy=test_accuracy, extra=extra)
     seconds = metrics["train_seconds"]
@@ -152,6 +154,7 @@ def start_from(race: Race, lesson: str, step: int, adds: str, tta: str, profile:
         for r in list_runs()
         if r.lesson == lesson
         and r.raw.get("step") == step
+        and not r.raw.get("variant")  # lesson 07 §13's CutMix run is not step 3 itself
         and r.profile == profile
         and not r.why_left_out(race.data, profile)  # pick_run's rule: the same data set, classes and kind
         and tta in (r.raw.get("test_accuracy_tta") or {})

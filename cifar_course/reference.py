@@ -110,7 +110,7 @@ def reference_for(model: str | None) -> dict | None:
 @dataclass(frozen=True)
 class Recorded:
     """One model run that the course recorded in ``results/`` (``cifar-course run``), with where and when (lesson 07
-    §4) (lesson 07 §4)."""
+    §4)."""
 
     lesson: str
     model: str
@@ -127,6 +127,7 @@ class Recorded:
     step: int | None = None  # lesson 07's step number
     adds: str = ""  # lesson 07: what the step adds
     tta: dict[str, float] | None = None  # lesson 07: test accuracy per test-time augmentation ("none", "flip", ...)
+    variant: str = ""  # an optional change to the step (lesson 07 §13's "cutmix"): not the step itself
 
     @property
     def where(self) -> str:
@@ -179,6 +180,7 @@ def recorded_runs(lesson: str, profile: str = "full") -> list[Recorded]:
                         step=run.get("step"),
                         adds=run.get("adds", ""),
                         tta=run.get("test_accuracy_tta"),
+                        variant=run.get("variant") or "",
                     )
                 )
     return sorted(found, key=lambda r: r.date, reverse=True)

@@ -55,12 +55,29 @@ def _check_versions(found: dict[str, str] | None = None) -> list[str]:
 def machine() -> str:
     """A short description of this machine, for saved runs and reports (used by the tools)."""
     model = _cpu_model()
+    vectors = "" if cpu_has_bf16() or isa_limit() else _vector_isa()  # what a CPU without bfloat16 computes with
     return (
         f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
         + (f", {model}" if model else "")
         + f", {'with' if cpu_has_bf16() else 'no'} bfloat16 instructions"
+        + (f", {vectors}" if vectors else "")
         + (f" (oneDNN limited to {isa_limit()} by ONEDNN_MAX_CPU_ISA)" if isa_limit() else "")
     )
+
+
+def _vector_isa() -> str:
+    """The widest vector instructions this CPU has for float32, "AVX-512" or "AVX2 only", or "" where not known."""
+    flags = _cpu_flags()
+    return "AVX-512" if "avx512f" in flags else "AVX2 only" if "avx2" in flags else ""
+
+
+def _cpu_flags() -> list[str]:
+    """The CPU's flags (Linux's /proc/cpuinfo), or [] where they cannot be read."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
 
 
 def _cpu_model() -> str:
@@ -87,11 +104,7 @@ def cpu_has_bf16() -> bool:
     (lesson 07 §2)."""
     if isa_limit() in ISAS_WITHOUT_BF16:
         return False
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return False
+    flags = _cpu_flags()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 

@@ -149,3 +149,19 @@ def test_lesson07_budget_muon_step_orthogonalises_and_keeps_the_filters_norm():
     # renormalised to sqrt(16) before the step, then moved by lr x an update of norm about sqrt(16)
     assert np.linalg.norm(kernel.numpy()) == pytest.approx(4.0, rel=0.15)
     assert np.all(shift.numpy() < 0)  # a variable of another shape learns with the SGD of compile_airbench
+
+
+def test_lesson07_mixing_summarises_gains_seed_by_seed_and_refuses_unknown_variants():
+    mixing = load("lesson07_mixing")
+    runs = [
+        {"variant": "none", "seed": 0, "test_accuracy": 0.60},
+        {"variant": "cutmix", "seed": 0, "test_accuracy": 0.57},
+        {"variant": "none", "seed": 1, "test_accuracy": 0.62},
+        {"variant": "cutmix", "seed": 1, "test_accuracy": 0.63},
+    ]
+    found = mixing.summary(runs)
+    assert found["none"]["mean_test_accuracy"] == 0.61 and found["none"]["mean_gain_points"] is None
+    assert found["cutmix"]["gain_points_by_seed"] == [-3.0, 1.0] and found["cutmix"]["mean_gain_points"] == -1.0
+    assert type(mixing.mixer("cutmix", 0)).__name__ == "CutMix" and mixing.mixer("none", 0) is None
+    with pytest.raises(SystemExit, match="not one of none, cutmix, mixup"):
+        mixing.mixer("cutout", 0)

@@ -350,3 +350,21 @@ def test_final_recipe_is_step_12s_recipe_over_the_whole_run():
     images, labels = next(iter(batches))
     assert images.shape == (8, 32, 32, 3) and float(images.numpy().max()) <= 1.0  # scaled batches
     model.fit(batches, epochs=1, callbacks=callbacks, shuffle=False, verbose=0)  # as the lesson's step 13 trains
+
+
+@pytest.mark.parametrize("layer", ["CutMix", "MixUp"])
+def test_mix_batches_mixes_images_and_labels_in_the_same_proportions(layer):
+    import tensorflow as tf
+
+    x = np.zeros((8, 32, 32, 3), np.float32)
+    x[:4] = 1.0  # four white images, four black ones: a pixel's value is the share of a white image in it
+    y = keras.utils.to_categorical([0] * 4 + [1] * 4, 10)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    mixer = getattr(keras.layers, layer)(seed=3)
+    images, labels = next(iter(modern.mix_batches(batches, mixer)))
+    images, labels = images.numpy(), labels.numpy()
+    assert images.shape == x.shape and labels.shape == y.shape
+    assert np.allclose(labels.sum(axis=1), 1) and not np.allclose(labels, y)  # mixed, still a distribution
+    white_share = images.mean(axis=(1, 2, 3))
+    atol = 0.07 if layer == "CutMix" else 1e-5  # CutMix's label comes from its box, its mask from whole pixels
+    assert np.allclose(white_share, labels[:, 0], atol=atol)  # the label follows the pixels: class 0 is white

@@ -119,3 +119,12 @@ def test_show_filters_draws_a_brightness_filter_grey_and_keeps_colours():
     assert np.allclose(tiles[3][1, 1], 0.5) and np.allclose(tiles[3][0, 0], 1.0)
     gray = plots.show_filters(np.random.default_rng(0).normal(size=(3, 3, 1, 2)), n=2, n_cols=2)  # one channel
     assert gray.axes[0].images[0].get_array().ndim == 2
+
+
+def test_range_test_marks_the_suggested_and_the_hand_chosen_peak():
+    lrs = np.geomspace(1e-5, 1, 20)
+    losses = 2.3 - np.linspace(0, 1, 20) + np.linspace(0, 1, 20) ** 6
+    fig = plots.range_test(lrs, losses, 0.01, smoothed=losses, hand=0.004)
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-2:] == ["suggested peak 0.01", "chosen by hand 0.004"] and ax.get_xscale() == "log"

@@ -110,3 +110,25 @@ def test_lesson_08_starts_from_your_lesson_07_run_else_the_recorded_one(setting,
     assert r.results[-1]["source"] == "your run"
     assert r.results[-1]["test accuracy"] == saved["test_accuracy_tta"]["flip"]
     assert "your lesson 07 run 07_step6_tiny_" in capsys.readouterr().out
+
+
+def test_a_variant_of_a_step_is_saved_as_one_and_never_taken_for_the_step(setting, monkeypatch):
+    ds, x_val, y_val, x_test = setting
+    own = race.Race("07", ds, x_val, y_val, x_test, race_images=64)
+    model = _model("step6_cutmix")
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    saved = race.fit_step(own, 6, "recipe + CutMix", model, _batches(ds), 1, 32, tta="flip", variant="cutmix")
+    assert saved.metrics()["variant"] == "cutmix" and saved.metrics()["step"] == 6
+    monkeypatch.setattr(race, "recorded_steps", lambda lesson: {})
+    r = race.Race("08", ds, x_val, y_val, x_test, race_images=64)
+    race.start_from(r, "07", step=6, adds="recipe", tta="flip", profile=saved.metrics()["profile"])
+    assert r.results == []  # the CutMix run is no lesson 07 step 6, and nothing is recorded
+
+
+def test_recorded_steps_leave_out_the_variants(monkeypatch):
+    import dataclasses
+
+    step3 = _recorded(3, 0.47)
+    cutmix = dataclasses.replace(_recorded(3, 0.40), variant="cutmix", date="2026-12-07")  # the newer record
+    monkeypatch.setattr(race, "recorded_runs", lambda lesson: [cutmix, step3])  # newest first
+    assert race.recorded_steps("07") == {3: step3}

@@ -83,7 +83,10 @@ def test_machine_names_the_cpu_and_whether_it_has_bfloat16_instructions(monkeypa
     monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: True)
     assert runtime.machine().endswith(", Test CPU 9000, with bfloat16 instructions")
     monkeypatch.setattr(runtime, "cpu_has_bf16", lambda: False)
-    assert runtime.machine().endswith(", no bfloat16 instructions")
+    monkeypatch.setattr(runtime, "_cpu_flags", lambda: ["fma", "avx2"])
+    assert runtime.machine().endswith(", no bfloat16 instructions, AVX2 only")  # like most laptops
+    monkeypatch.setattr(runtime, "_cpu_flags", lambda: ["avx2", "avx512f", "avx512_vnni"])
+    assert runtime.machine().endswith(", no bfloat16 instructions, AVX-512")  # wider float32 vectors than a laptop's
 
 
 def test_a_oneDNN_limit_without_bf16_counts_as_a_cpu_without_it(monkeypatch, restore_policy):

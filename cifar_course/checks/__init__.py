@@ -13,7 +13,7 @@ from .lesson03 import check_dense_params, check_dropout_kept_value, check_early_
 from .lesson04 import check_best_epoch
 from .lesson05 import check_layer_params, check_vgg_preprocessed
 from .lesson06 import check_confident_accuracy, check_confusion_matrix
-from .lesson07 import check_ablation_prediction, check_batchnorm_params, check_schedule_reading
+from .lesson07 import check_ablation_prediction, check_batchnorm_params, check_mixup, check_schedule_reading
 from .lesson08 import check_residual_block, check_separable_params
 from .lesson09 import check_occlusion_prediction, check_sharpest_layer
 
@@ -31,8 +31,8 @@ __all__ = [
     "check_layer_params", "check_vgg_preprocessed",
     # lesson 06: error analysis
     "check_confident_accuracy", "check_confusion_matrix",
-    # lesson 07: the modern CNN
-    "check_ablation_prediction", "check_batchnorm_params", "check_schedule_reading",
+    # lesson 07: the training recipe
+    "check_ablation_prediction", "check_batchnorm_params", "check_mixup", "check_schedule_reading",
     # lesson 08: architecture
     "check_residual_block", "check_separable_params",
     # lesson 09: what the network sees

@@ -1,4 +1,5 @@
-"""Checks for lesson 07, the modern CNN: batch-norm parameters, a learning-rate schedule, an ablation prediction."""
+"""Checks for lesson 07, the training recipe: batch-norm parameters, a learning-rate schedule, an ablation prediction,
+mixup by hand."""
 
 from __future__ import annotations
 
@@ -121,4 +122,33 @@ def check_ablation_prediction(
     print(
         f"{right} of 2 predictions matched. One short run is one sample: differences under a point can flip with "
         "the seed, so judge the direction of large effects, not the decimals."
+    )
+
+
+def check_mixup(mixed_image, mixed_label, image_a, image_b, label_a, label_b, lam: float) -> None:
+    """Mixup of two images and their one-hot labels by hand: ``lam`` of the first, ``1 - lam`` of the second
+    (lesson 07 §13)."""
+    if not (answered(mixed_image, "mixed_image") and answered(mixed_label, "mixed_label")):
+        return
+    image_a, image_b = np.asarray(image_a, np.float64), np.asarray(image_b, np.float64)
+    label_a, label_b = np.asarray(label_a, np.float64), np.asarray(label_b, np.float64)
+    mixed_image, mixed_label = np.asarray(mixed_image, np.float64), np.asarray(mixed_label, np.float64)
+    if mixed_image.shape != image_a.shape:
+        raise CheckFailed(
+            f"mixed_image has shape {mixed_image.shape}; it is one image, shaped like image_a {image_a.shape}."
+        )
+    if mixed_label.shape != label_a.shape:
+        raise CheckFailed(f"mixed_label has shape {mixed_label.shape}; it is one one-hot label, shaped like label_a.")
+    image, label = lam * image_a + (1 - lam) * image_b, lam * label_a + (1 - lam) * label_b
+    if np.allclose(mixed_image, (1 - lam) * image_a + lam * image_b) and not np.allclose(mixed_image, image):
+        raise CheckFailed(f"the weights are swapped: lam = {lam} goes with image_a, 1 - lam with image_b.")
+    if not np.allclose(mixed_image, image, atol=1e-4):
+        raise CheckFailed("mixed_image is not lam x image_a + (1 - lam) x image_b, pixel by pixel.")
+    if not np.allclose(mixed_label, label, atol=1e-6):
+        hint = " They should sum to 1." if not np.isclose(mixed_label.sum(), 1) else ""
+        raise CheckFailed(f"mixed_label must mix the labels in the same proportions as the images.{hint}")
+    top = np.argsort(label)[::-1][:2]
+    return ok(
+        f"the new target says {label[top[0]]:.0%} class {top[0]} and {label[top[1]]:.0%} class {top[1]}: "
+        "what the network must now predict for this blend. Keras's MixUp does the same, with a lam drawn at random."
     )

@@ -68,9 +68,10 @@ def _machine_words(m: str) -> str:
     """A record's ``machine`` string in words; MACHINE_OF_OLD_RECORDS where it names no bfloat16 (no CPU)."""
     if "bfloat16" not in m:
         return MACHINE_OF_OLD_RECORDS
-    cpu = "AMD EPYC" if "AMD EPYC" in m else "x86_64"
+    cpu = "AMD EPYC" if "AMD EPYC" in m else "Intel Xeon" if "Xeon" in m else "x86_64"
     cores = re.search(r"(\d+) CPU cores", m)
-    bf16 = "without bfloat16 (AVX2 only)" if "no bfloat16" in m else "with bfloat16"
+    avx512 = "AVX-512" in m  # records before 2026-12-07 name no vector width: all were AMD EPYC, AVX2 only
+    bf16 = "with bfloat16" if "no bfloat16" not in m else f"without bfloat16 ({'AVX-512' if avx512 else 'AVX2 only'})"
     return f"{cores.group(1) + '-core ' if cores else ''}{cpu} {bf16}"
 
 
@@ -141,6 +142,8 @@ FORMATS = {
     "median_ips": lambda v: f"{sorted(v)[len(v) // 2]:.0f} images/s",
     "times": lambda v: f"{v:.1f}x",
     "gflop": lambda v: f"{v:.2f} GFLOP",
+    "points": lambda v: f"{v:+.1f} points",
+    "count": lambda v: f"{v:,.0f}",
 }
 
 
@@ -221,7 +224,8 @@ def _l05_speedup(timing: dict) -> float:
 def _race_steps(file: str) -> list[dict]:
     """The old lesson 07's saved runs that are steps of its race (or its final model), in order."""
     runs = _get(load(file), "lessons[lesson=0708]").get("saved_runs", [])
-    return sorted((r for r in runs if r.get("step") is not None), key=lambda r: r["step"])
+    steps = (r for r in runs if r.get("step") is not None and not r.get("variant"))  # variant: lesson 07 §13's CutMix
+    return sorted(steps, key=lambda r: r["step"])
 
 
 def _vgg_bf16_ips(throughput: dict) -> float:
@@ -343,6 +347,18 @@ def _registry() -> dict[str, Figure]:
     f["final_f32_test"] = Figure(
         "course-run-full-07-float32.json", "lessons[lesson=0708].accuracies[split=Test].value", "pct"
     )
+    mix = "lesson07-mixing.json"  # lesson 07 §13: step 3 alone, with CutMix, with MixUp, seed by seed
+    for kind in ("none", "cutmix", "mixup"):
+        f[f"mixing_{kind}_acc"] = Figure(mix, f"summary.{kind}.mean_test_accuracy", "pct")
+    for kind in ("cutmix", "mixup"):
+        f[f"mixing_{kind}_gain"] = Figure(mix, f"summary.{kind}.mean_gain_points", "points")
+        f[f"mixing_{kind}_losses"] = Figure(
+            mix, f"the seeds where {kind} lowered the test accuracy", "int",
+            lambda d, k=kind: sum(g < 0 for g in d["summary"][k]["gain_points_by_seed"]),
+        )  # fmt: skip
+    f["mixing_seeds"] = Figure(mix, "its seeds", "int", lambda d: len(d["summary"]["none"]["seeds"]))
+    f["mixing_epochs"] = Figure(mix, "runs[0].epochs", "int")
+    f["mixing_images"] = Figure(mix, "runs[0].train_images", "count")
     return f
 
 
