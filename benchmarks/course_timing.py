@@ -60,8 +60,15 @@ def markdown(record: dict, command: str) -> str:
             f"- Machine: {record['machine']}",
             "- Versions: " + ", ".join(f"{k} {v}" for k, v in record["versions"].items()),
             f"- Data: {record['data']}",
-            f"- Lesson 05: VGG16 with {RANDOM}, features computed as on a first run; its accuracies are left out,"
-            " and lesson 06's where it analysed that run.",
+            *(
+                [
+                    "- Lesson 05: VGG16 and EfficientNetV2B0 with RANDOM values in their layouts (timing only), "
+                    "features computed as on a first run; its accuracies are left out, and lesson 06's where it "
+                    "analysed that run."
+                ]
+                if any(lesson["lesson"] == "05" for lesson in record["lessons"])
+                else []
+            ),
             "",
             results_table(course),
             "",

@@ -71,7 +71,9 @@ def _machine_words(m: str) -> str:
     cpu = "AMD EPYC" if "AMD EPYC" in m else "Intel Xeon" if "Xeon" in m else "x86_64"
     cores = re.search(r"(\d+) CPU cores", m)
     avx512 = "AVX-512" in m  # records before 2026-12-07 name no vector width: all were AMD EPYC, AVX2 only
-    bf16 = "with bfloat16" if "no bfloat16" not in m else f"without bfloat16 ({'AVX-512' if avx512 else 'AVX2 only'})"
+    limit = re.search(r"oneDNN limited to (\w+)", m)
+    width = f"oneDNN limited to {limit.group(1)}" if limit else "AVX-512" if avx512 else "AVX2 only"
+    bf16 = "with bfloat16" if "no bfloat16" not in m else f"without bfloat16 ({width})"
     return f"{cores.group(1) + '-core ' if cores else ''}{cpu} {bf16}"
 
 
@@ -174,6 +176,9 @@ RUNS = {
     # one run of the whole quick course, no bfloat16, before lesson 07 was split
     "quick_avx2": ("course-run-quick-avx2.json", ("01", "02", "03", "04", "05", "06", "0708", "09")),
     "split_avx2": ("course-run-quick-avx2-split.json", ("07", "08", "09")),  # lessons 07-09 since the split
+    # the whole quick course as it is since lesson 07 was split (lesson 07 with its range test and section 13)
+    "quick_nobf16": ("course-run-quick-nobf16.json", LESSONS),
+    "full07_nobf16": ("course-run-full-07-nobf16.json", ("07",)),  # lesson 07 alone, full, since section 13
     "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),  # 01-07, bfloat16 (05 not run)
     "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
     "full07_bf16": ("course-run-full-07.json", ("0708",)),
@@ -405,12 +410,12 @@ NOT_ALONE = "not measured alone"
 RUNTIME_ROWS = {
     "01": [
         ("`smoke`", "600 / 200", "–", NOT_ALONE, "{sizing_smoke_01:d}"),
-        ("`quick`", "10,000 / 2,000", "–", "**{quick_avx2_01}**", "{quick_bf16_01:d}"),
+        ("`quick`", "10,000 / 2,000", "–", "**{quick_nobf16_01}**", "{quick_bf16_01:d}"),
         ("`full`", "50,000 / 10,000", "–", "not measured", "{full_bf16_01:d}"),
     ],
     "02": [
         ("`smoke`", "600 / 200", "1", NOT_ALONE, "{sizing_smoke_02:d}"),
-        ("`quick`", "10,000 / 2,000", "5", "**{quick_avx2_02}**", "{quick_bf16_02:d}"),
+        ("`quick`", "10,000 / 2,000", "5", "**{quick_nobf16_02}**", "{quick_bf16_02:d}"),
         ("`full`", "50,000 / 10,000", "10", "not measured", "{full_bf16_02:d}; R1 test accuracy {full_bf16_02_test}"),
     ],
     "03": [
@@ -419,7 +424,7 @@ RUNTIME_ROWS = {
             "`quick`",
             "3,000 of 10,000 / 2,000",
             "6 + 6",
-            "**{quick_avx2_03}**",
+            "**{quick_nobf16_03}**",
             "not measured with 3,000 images; with that day's 9,000, {quick_bf16_03:d}",
         ),
         (
@@ -436,7 +441,7 @@ RUNTIME_ROWS = {
             "`quick`",
             "10,000 / 2,000",
             "3",
-            "**{quick_avx2_04}**",
+            "**{quick_nobf16_04}**",
             "not measured with 3 epochs; with that day's 4, {quick_bf16_04:d}",
         ),
         (
@@ -459,8 +464,8 @@ RUNTIME_ROWS = {
             "`quick`",
             "5,000 of 10,000 / 2,000",
             "VGG16: 10 (head), no fine-tuning; EfficientNetV2B0 on 2,000 images: 10 (head) + 1 (phase 2)",
-            "**{l05_timing_quick_avx2}** alone (random weights of VGG16's and EfficientNetV2B0's layouts, times "
-            "only; §12 {l05_effnet_s_quick_avx2}; `benchmarks/lesson05_timing.py`)",
+            "**{quick_nobf16_05}** (random weights of VGG16's and EfficientNetV2B0's layouts, times only; alone, "
+            "§12 took {l05_effnet_s_quick_avx2}, `benchmarks/lesson05_timing.py`)",
             "not measured with these settings; with that day's 9,000 images and random weights, "
             "{l05_timing_quick_bf16:d}",
         ),
@@ -484,26 +489,25 @@ RUNTIME_ROWS = {
             "`quick`",
             "none / 2,000",
             "none: a saved model",
-            "**{quick_avx2_06}** (on the course run's saved runs)",
+            "**{quick_nobf16_06}** (on the course run's saved runs)",
             "{quick_bf16_06:d}",
         ),
         ("`full`", "none / 10,000", "none: a saved model", "not measured", "{full_bf16_06:d} on M3's run"),
     ],
     "07": [
-        ("`smoke`", "600 / 200", "steps 0–7: 1 each", NOT_ALONE, "not measured"),
+        ("`smoke`", "600 / 200", "steps 0–7 and the CutMix step: 1 each", NOT_ALONE, "not measured"),
         (
             "`quick`",
             "10,000 / 2,000",
-            "steps 0–7: 2 each on 2,500 images at batch 32",
-            "**{split_avx2_07}**",
+            "steps 0–7 and the CutMix step: 2 each on 2,500 images at batch 32; range test: 60 batches",
+            "**{quick_nobf16_07}**",
             "not measured since the split; before it, with 08 in one lesson, {quick_bf16_0708:d}",
         ),
         (
             "`full`",
             "50,000 / 10,000",
-            "steps 0–7: 3 each on 5,000 images at batch 128",
-            "not measured since the split; the race of steps 0–12 (then one lesson with 08) took {race07_avx2_0708:d} "
-            "while other work shared the CPU (`benchmarks/lesson07_race.py`)",
+            "steps 0–7 and the CutMix step: 3 each on 5,000 images at batch 128; range test: 60 batches",
+            "**{full07_nobf16_07}** (`python benchmarks/course_timing.py --profile full --only 07`)",
             "not measured since the split; with 08 in one lesson and the earlier race, {full07_bf16_0708:d}",
         ),
     ],
@@ -514,7 +518,7 @@ RUNTIME_ROWS = {
             "10,000 / 2,000",
             "ResNet and M3: 2 each on 3,000 images at batch 128; steps 8–13: the recorded full run "
             "(`TRAIN_FINAL = True` trains the final model, 1 epoch on 9,000 images)",
-            "**{split_avx2_08}**",
+            "**{quick_nobf16_08}**",
             "not measured",
         ),
         (
@@ -540,7 +544,7 @@ RUNTIME_ROWS = {
             "`quick`",
             "10,000 / 2,000",
             "M3: 4 (only when no run is saved); own data: 8",
-            "**{split_avx2_09}** (lesson 04's M3 explained)",
+            "**{quick_nobf16_09}** (lesson 04's M3 explained)",
             "{sizing_quick_09:d}",
         ),
         (
@@ -561,27 +565,14 @@ RUNTIME_HEAD = (
 def block_runtime(n: str) -> str:
     m = _Fill()
     rows = "\n".join("| " + " | ".join(c.format_map(m) for c in r) + " |" for r in RUNTIME_ROWS[n])
-    file = RUNS["split_avx2"][0]
-    if n in RUNS["split_avx2"][1]:
-        note = (
-            f"The times without bfloat16 in `quick` come from one run of lessons 07-09 as they are since lesson 07 was "
-            f"split, `cifar-course run --profile quick --only 07-09` on {date_of(file)} (`results/{file}`). Each"
-        )
-    elif n == "05":
-        file = "lesson05-timing-quick-avx2.json"
-        note = (
-            f"The time without bfloat16 in `quick` comes from the lesson run alone, `benchmarks/lesson05_timing.py` on "
-            f"{date_of(file)} (`results/{file}`), with weights files of VGG16's and EfficientNetV2B0's layouts and "
-            "random values, as no ImageNet weights can be downloaded there: its time does not depend on the values. "
-            "Each"
-        )
-    else:
-        note = (
-            f"The times without bfloat16 in `quick` come from one run of the whole quick course, "
-            f"`cifar-course run --profile quick` on {date_of(RUNS['quick_avx2'][0])} "
-            "(`results/course-run-quick-avx2.md`; lesson 05 with a weights file of VGG16's layout and random values, "
-            "as no ImageNet weights can be downloaded there: its time does not depend on the values). Each"
-        )
+    file = RUNS["quick_nobf16"][0]
+    note = (
+        f"The times without bfloat16 in `quick` come from one run of the whole quick course, "
+        f"`python benchmarks/course_timing.py --profile quick` on {date_of(file)} (`{file.replace('.json', '.md')}` "
+        f"in `results/`; {machine_of(file)}; lesson 05 with weights files of VGG16's and EfficientNetV2B0's layouts "
+        "and random values, as no ImageNet weights can be downloaded there: its time does not depend on the values). "
+        "Each"
+    )
     note += (
         " figure with bfloat16 carries its date; figures from before the current settings "
         "say so. A laptop's cores differ, so take them as a guide. " + _sources_line(m.sources)
@@ -593,14 +584,15 @@ def block_readme_profiles() -> str:
     text, src = fill(
         "| profile | CPU without bfloat16 (AVX2 only, like most laptops) | CPU with bfloat16 | start with it when |\n"
         "|---|---|---|---|\n"
-        "| `quick` | the whole course, 01-08 as it was before lesson 07 was split into 07 and 08, in "
-        "**{quick_avx2_wall:d}** (one `cifar-course run --profile quick`, started to finished; lesson 05 with random "
-        "weights of VGG16's layout, as no ImageNet weights can be downloaded there); lessons 07-09 since the split: "
-        "{split_avx2_wall:d} | not measured with these settings; with the settings of 2026-12-01, lessons 01-07 in "
+        "| `quick` | the whole course, 01-09, in **{quick_nobf16_wall:d}** (one `cifar-course run --profile quick`, "
+        "started to finished; lesson 05 with random weights of its networks' layouts, as no ImageNet weights can be "
+        "downloaded there); before lesson 07 was split, on another CPU without bfloat16, 01-08 took "
+        "{quick_avx2_wall:d} | not measured with these settings; with the settings of 2026-12-01, lessons 01-07 in "
         "{quick_bf16_wall:d} as one run (lesson 05 not run: no ImageNet weights; alone, with random weights, "
         "{l05_timing_quick_bf16}) | you are learning: always start here |\n"
-        "| `full` (the default) | not measured as a whole: the race of lessons 07-08 (then one lesson) alone took "
-        "{race07_avx2_0708:d} while other work shared the CPU; the final model not measured | lessons 01-06 in "
+        "| `full` (the default) | not measured as a whole: lesson 07 alone took {full07_nobf16_07:d}; the race of "
+        "lessons 07-08 (then one lesson) {race07_avx2_0708:d} while other work shared the CPU; the final model not "
+        "measured | lessons 01-06 in "
         "{full_bf16_wall:d} as one run (lesson 05 not run; alone, with random weights, {l05_timing_full_bf16}); "
         "lessons 07-08 (then one lesson) {full07_bf16_0708:d} with the earlier race | you want the reference numbers "
         "(Results, below) |\n"
@@ -611,18 +603,11 @@ def block_readme_profiles() -> str:
 
 
 def block_readme_per_lesson() -> str:
-    old = [n for n in RUNS["quick_avx2"][1] if n not in RUNS["split_avx2"][1]]
-    parts = ", ".join(f"{LABELS.get(n, n)} {{quick_avx2_{n}}}" for n in old)
-    split = ", ".join(f"{n} {{split_avx2_{n}}}" for n in RUNS["split_avx2"][1])
+    file = RUNS["quick_nobf16"][0]
+    parts = ", ".join(f"{n} {{quick_nobf16_{n}}}" for n in RUNS["quick_nobf16"][1])
     text, _ = fill(f"Per lesson in `quick`, without bfloat16: {parts} ")
-    since, _ = fill(f"; since lesson 07 was split, {split} ")
-    l05, _ = fill("; lesson 05 with its EfficientNetV2B0 section, alone, {l05_timing_quick_avx2} ")
-    date = date_of(RUNS["quick_avx2"][0])
-    file = RUNS["split_avx2"][0]
-    where = f"([results/{file}](results/{file}), {date_of(file)})"
-    first = f"([results/course-run-quick-avx2.md](results/course-run-quick-avx2.md), {date})"
-    l05 += f"(`results/lesson05-timing-quick-avx2.json`, {date_of('lesson05-timing-quick-avx2.json')})"
-    return text + first + since + where + l05 + "."
+    md = file.replace(".json", ".md")
+    return text + f"([results/{md}](results/{md}), {machine_of(file)}, {date_of(file)})."
 
 
 TEACHING_NAMES = {
@@ -639,7 +624,7 @@ TEACHING_NAMES = {
 
 
 def block_teaching_runtime() -> str:
-    date = date_of(RUNS["quick_avx2"][0])
+    date = date_of(RUNS["quick_nobf16"][0])
     m = _Fill()
     head = (
         f"| lesson | `quick`, CPU without bfloat16 ({date}) | `quick`, CPU with bfloat16 (earlier settings) "
@@ -654,18 +639,17 @@ def block_teaching_runtime() -> str:
     full_bf16["07"] = "07 and 08 as one lesson before the split: {full07_bf16_0708:d} with the earlier race"
     full_bf16["08"] = "(with 07); the final model alone {final_train_min}"
     full_bf16["09"] = "not measured"
-    extra = {"05": " (random weights of VGG16's layout)", "06": " on the course run's saved runs"}
-    quick_avx2 = {n: f"{{quick_avx2_{n}}}" for n in LESSONS}
-    quick_avx2 |= {n: f"{{split_avx2_{n}}}" for n in RUNS["split_avx2"][1]}  # since the split
+    extra = {"05": " (random weights of its networks' layouts)", "06": " on the course run's saved runs"}
+    quick_avx2 = {n: f"{{quick_nobf16_{n}}}" for n in LESSONS}
     rows = []
     for n in LESSONS:
         cells = (TEACHING_NAMES[n], quick_avx2[n] + extra.get(n, ""), quick_bf16[n], full_bf16[n])
         rows.append("| " + " | ".join(c.format_map(m) for c in cells) + " |")
-    total = "{quick_avx2_wall}".format_map(m)
+    total = "{quick_nobf16_wall}".format_map(m)
     return (
         head
         + "\n".join(rows)
-        + f"\n\nThe whole `quick` course without bfloat16, before lesson 07 was split: **{total}** as one run. "
+        + f"\n\nThe whole `quick` course without bfloat16: **{total}** as one run. "
         + _sources_line(m.sources)
     )
 
@@ -760,6 +744,14 @@ def block_sizing_tables() -> str:
 # What each record in results/ measured, in words (no figures: those are in the record). A record with a "what" of its
 # own is described by it; tests/test_figures.py checks that every record is described.
 RECORD_WHAT = {
+    "course-run-quick-nobf16.json": "the whole `quick` course, 01-09 as they are since lesson 07 was split (07 with "
+    "its range test and CutMix step), as a student's first run, with oneDNN limited to AVX2 as on most laptops; "
+    "lesson 05 with random weights of VGG16's and EfficientNetV2B0's layouts (its accuracies, and lesson 06's of its "
+    "run, left out): the headers' `quick` times without bfloat16",
+    "course-run-full-07-nobf16.json": "lesson 07 alone in `full`, with its range test and CutMix step, oneDNN limited "
+    "to AVX2: its header's `full` time without bfloat16",
+    "course-run-full-05-nobf16.json": "lesson 05 alone in `full`, with random weights of VGG16's and "
+    "EfficientNetV2B0's layouts (times only), oneDNN limited to AVX2: its header's `full` time without bfloat16",
     "lesson07-budget-avx2-narrow.json": "the same benchmark, a narrower point (24-96-96, six epochs), with the final "
     "model and M3 timed again in that run; the CPU was shared with other work during its last two epochs, so its "
     "training time is an upper bound",
