@@ -179,6 +179,7 @@ RUNS = {
     # the whole quick course as it is since lesson 07 was split (lesson 07 with its range test and section 13)
     "quick_nobf16": ("course-run-quick-nobf16.json", LESSONS),
     "full07_nobf16": ("course-run-full-07-nobf16.json", ("07",)),  # lesson 07 alone, full, since section 13
+    "full05_nobf16": ("course-run-full-05-nobf16.json", ("05",)),  # lesson 05 alone, full, random weights
     "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),  # 01-07, bfloat16 (05 not run)
     "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
     "full07_bf16": ("course-run-full-07.json", ("0708",)),
@@ -340,6 +341,7 @@ def _registry() -> dict[str, Figure]:
     f["final_cmp_m3_ips"] = Figure(fm, "compared[name=M3_deeper_cnn].images_per_second", "ips")
     f["final_cmp_modern_ips"] = Figure(fm, "compared[name=modern_cnn].images_per_second", "ips")
     f["final_val_6"] = Figure(fm, "val_accuracy[5]", "pct")  # after epoch 6 of 8
+    f["final_params"] = Figure(fm, "params", "count")
     f["final_ips_min"] = Figure(
         fm, "the slowest epoch's images_per_second", "ips", lambda d: min(d["images_per_second"])
     )
@@ -473,7 +475,8 @@ RUNTIME_ROWS = {
             "`full`",
             "50,000 / 10,000",
             "VGG16: 10 (head) + 1 (fine-tuning); EfficientNetV2B0: 10 (head) + 2 (phase 2)",
-            "not measured",
+            "**{full05_nobf16_05}** alone (random weights of both networks' layouts, times only; "
+            "`python benchmarks/course_timing.py --profile full --only 05`)",
             "{l05_timing_full_bf16:d} before §12 (random weights of VGG16's layout, times only)",
         ),
     ],
