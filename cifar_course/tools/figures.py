@@ -180,6 +180,7 @@ RUNS = {
     "quick_nobf16": ("course-run-quick-nobf16.json", LESSONS),
     "full07_nobf16": ("course-run-full-07-nobf16.json", ("07",)),  # lesson 07 alone, full, since section 13
     "full05_nobf16": ("course-run-full-05-nobf16.json", ("05",)),  # lesson 05 alone, full, random weights
+    "full09_nobf16": ("course-run-full-09-nobf16.json", ("09",)),  # lesson 09 alone, full, no saved run
     "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),  # 01-07, bfloat16 (05 not run)
     "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
     "full07_bf16": ("course-run-full-07.json", ("0708",)),
@@ -554,7 +555,8 @@ RUNTIME_ROWS = {
             "`full`",
             "50,000 / 10,000",
             "M3: 8 (only when no run is saved); own data: 10",
-            "not measured",
+            "**{full09_nobf16_09}** alone, with no saved run (M3 trained here; "
+            "`python benchmarks/course_timing.py --profile full --only 09`)",
             "not measured",
         ),
     ],
@@ -747,6 +749,8 @@ def block_sizing_tables() -> str:
 # What each record in results/ measured, in words (no figures: those are in the record). A record with a "what" of its
 # own is described by it; tests/test_figures.py checks that every record is described.
 RECORD_WHAT = {
+    "course-run-full-09-nobf16.json": "lesson 09 alone in `full` with no saved run, so it trains M3 for 8 epochs "
+    "first, oneDNN limited to AVX2: its header's `full` time without bfloat16",
     "course-run-quick-nobf16.json": "the whole `quick` course, 01-09 as they are since lesson 07 was split (07 with "
     "its range test and CutMix step), as a student's first run, with oneDNN limited to AVX2 as on most laptops; "
     "lesson 05 with random weights of VGG16's and EfficientNetV2B0's layouts (its accuracies, and lesson 06's of its "
