@@ -262,11 +262,8 @@ def main(argv=None) -> int:
     result = {
         "command": "python benchmarks/lesson07_budget.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "started": dt.datetime.now().isoformat(timespec="seconds"),
-        "machine": cc.machine(),
-        "cpu_has_bf16": cc.runtime.cpu_has_bf16(),
-        "isa_limit": cc.runtime.isa_limit() or None,
+        **cc.runtime.where_measured(),
         "precision": policy,
-        "versions": cc.versions(),
         "data": data.source,
     }
 

@@ -55,14 +55,25 @@ def _check_versions(found: dict[str, str] | None = None) -> list[str]:
 def machine() -> str:
     """A short description of this machine, for saved runs and reports (used by the tools)."""
     model = _cpu_model()
-    vectors = "" if cpu_has_bf16() or isa_limit() else _vector_isa()  # what a CPU without bfloat16 computes with
+    vectors = "" if cpu_has_bf16() or _isa_limit() else _vector_isa()  # what a CPU without bfloat16 computes with
     return (
         f"{platform.machine()}, {os.cpu_count()} CPU cores, {platform.system()}"
         + (f", {model}" if model else "")
         + f", {'with' if cpu_has_bf16() else 'no'} bfloat16 instructions"
         + (f", {vectors}" if vectors else "")
-        + (f" (oneDNN limited to {isa_limit()} by ONEDNN_MAX_CPU_ISA)" if isa_limit() else "")
+        + (f" (oneDNN limited to {_isa_limit()} by ONEDNN_MAX_CPU_ISA)" if _isa_limit() else "")
     )
+
+
+def where_measured() -> dict:
+    """What a measurement record says of its machine: the description, bfloat16, a oneDNN limit, the versions (used
+    by the tools)."""
+    return {
+        "machine": machine(),
+        "cpu_has_bf16": cpu_has_bf16(),
+        "isa_limit": _isa_limit() or None,
+        "versions": versions(),
+    }
 
 
 def _vector_isa() -> str:
@@ -93,16 +104,16 @@ def _cpu_model() -> str:
 ISAS_WITHOUT_BF16 = ("SSE41", "AVX", "AVX2", "AVX2_VNNI", "AVX2_VNNI_2", "AVX512_CORE", "AVX512_CORE_VNNI")
 
 
-def isa_limit() -> str:
+def _isa_limit() -> str:
     """The instruction set oneDNN (TensorFlow's CPU kernels) is limited to by $ONEDNN_MAX_CPU_ISA, or ""; machine()
-    names it, benchmarks/lesson07_full.py records it (used by the tools)."""
+    names it, and ``where_measured`` records it."""
     return os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
 
 
 def cpu_has_bf16() -> bool:
     """True when this CPU has native bfloat16 instructions (Linux flags avx512_bf16 or amx_bf16) that oneDNN may use
     (lesson 07 §2)."""
-    if isa_limit() in ISAS_WITHOUT_BF16:
+    if _isa_limit() in ISAS_WITHOUT_BF16:
         return False
     flags = _cpu_flags()
     return "avx512_bf16" in flags or "amx_bf16" in flags

@@ -92,11 +92,11 @@ def test_machine_names_the_cpu_and_whether_it_has_bfloat16_instructions(monkeypa
 def test_a_oneDNN_limit_without_bf16_counts_as_a_cpu_without_it(monkeypatch, restore_policy):
     monkeypatch.setattr(runtime, "_cpu_model", lambda: "Test CPU 9000")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")  # as on most laptops: TensorFlow's kernels use AVX2 at most
-    assert runtime.isa_limit() == "AVX2" and not runtime.cpu_has_bf16()
+    assert runtime._isa_limit() == "AVX2" and not runtime.cpu_has_bf16()
     assert runtime.set_precision("auto") == "float32"
     assert runtime.machine().endswith("no bfloat16 instructions (oneDNN limited to AVX2 by ONEDNN_MAX_CPU_ISA)")
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")  # a limit that keeps bf16: the CPU decides again
-    assert runtime.isa_limit() == "AVX512_CORE_AMX" and "oneDNN limited to AVX512_CORE_AMX" in runtime.machine()
+    assert runtime._isa_limit() == "AVX512_CORE_AMX" and "oneDNN limited to AVX512_CORE_AMX" in runtime.machine()
 
 
 # --------------------------------------------------------------------------- TensorFlow's start-up lines
