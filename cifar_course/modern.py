@@ -76,11 +76,12 @@ def train_pipeline(
 
 
 def mixing_layer(kind: str, seed: int | None = None):
-    """Keras's ``CutMix`` (factor 1.0) or ``MixUp`` (alpha 0.2), with lesson 07's settings (used by the tools)."""
+    """Keras's ``CutMix`` (factor 1.0) or ``MixUp`` (alpha 0.2), with lesson 07's settings, in float32 (under mixed
+    bfloat16 Keras's own fail) (used by the tools)."""
     if kind == "cutmix":
-        return keras.layers.CutMix(factor=1.0, seed=seed)
+        return keras.layers.CutMix(factor=1.0, seed=seed, dtype="float32")
     if kind == "mixup":
-        return keras.layers.MixUp(alpha=0.2, seed=seed)
+        return keras.layers.MixUp(alpha=0.2, seed=seed, dtype="float32")
     raise ValueError(f"mixing: {kind!r} is neither 'cutmix' nor 'mixup'.")
 
 

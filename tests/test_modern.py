@@ -368,3 +368,21 @@ def test_mix_batches_mixes_images_and_labels_in_the_same_proportions(layer):
     white_share = images.mean(axis=(1, 2, 3))
     atol = 0.07 if layer == "CutMix" else 1e-5  # CutMix's label comes from its box, its mask from whole pixels
     assert np.allclose(white_share, labels[:, 0], atol=atol)  # the label follows the pixels: class 0 is white
+
+
+@pytest.mark.parametrize("kind", ["cutmix", "mixup"])
+def test_mixing_works_under_mixed_bfloat16(kind):
+    """Under mixed bfloat16 (lessons 07 and 08 on a CPU with bfloat16) Keras's own CutMix and MixUp fail on float32
+    batches; the course's, in float32, mix them and keep them float32 for the network's first layer."""
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((8, 32, 32, 3)).astype(np.float32)
+    y = keras.utils.to_categorical(np.arange(8) % 10, 10)
+    batches = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        images, labels = next(iter(modern.mix_batches(batches, modern.mixing_layer(kind, seed=3))))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert images.dtype == tf.float32 and labels.dtype == tf.float32
+    assert np.allclose(labels.numpy().sum(axis=1), 1) and not np.allclose(labels.numpy(), y)
