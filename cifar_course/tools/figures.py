@@ -146,6 +146,7 @@ FORMATS = {
     "gflop": lambda v: f"{v:.2f} GFLOP",
     "points": lambda v: f"{v:+.1f} points",
     "count": lambda v: f"{v:,.0f}",
+    "text": str,
 }
 
 
@@ -322,22 +323,36 @@ def _registry() -> dict[str, Figure]:
     f["final_val"] = Figure(fm, "val_accuracy[-1]", "pct")
     f["final_train_min"] = Figure(fm, "train_seconds", "min")
     f["final_ips"] = Figure(fm, "images_per_second", "median_ips")
-    if any(p["train_minutes"] <= 20 for _, p in _budget_points()):  # benchmarks/lesson07_budget.py, no bfloat16
+    for kind, prefix in (("nobf16", "budget07"), ("bf16", "budget07_bf16")):  # benchmarks/lesson07_budget.py
+        if not any(p["train_minutes"] <= 20 for _, p in _budget_points(kind)):
+            continue
         for key, choose, what in (("best", _budget_best, "trained within 20 minutes"), ("top", _budget_top, "of all")):
-            file, name = choose()[0], f"budget07_{key}"  # the record that holds the chosen point
+            file, name = choose(kind)[0], f"{prefix}_{key}"  # the record that holds the chosen point
             f[name] = Figure(
                 file,
                 f"the best test accuracy (flip + shift TTA) {what}",
                 "pct",
-                calc=lambda d, c=choose: c()[1]["test_accuracy"],
+                calc=lambda d, c=choose, k=kind: c(k)[1]["test_accuracy"],
             )
             f[f"{name}_min"] = Figure(
-                file, "its training time", "min", calc=lambda d, c=choose: 60 * c()[1]["train_minutes"]
+                file, "its training time", "min", calc=lambda d, c=choose, k=kind: 60 * c(k)[1]["train_minutes"]
             )
-            f[f"{name}_epochs"] = Figure(file, "its epochs", "int", calc=lambda d, c=choose: c()[1]["epochs"])
-        f["budget07_final_probe_ips"] = Figure(BUDGET_07[0], "probes[0].images_per_second", "ips")
-        f["budget07_peak"] = Figure(BUDGET_07[0], "peak.measured_matmul_gflops", "int")
-        f["budget07_final_gflop"] = Figure(BUDGET_07[0], "probes[0].train_gflop", "gflop")
+            f[f"{name}_epochs"] = Figure(file, "its epochs", "int", calc=lambda d, c=choose, k=kind: c(k)[1]["epochs"])
+            f[f"{name}_ips"] = Figure(
+                file,
+                "its speed (median epoch)",
+                "median_ips",
+                calc=lambda d, c=choose, k=kind: c(k)[1]["images_per_second"],
+            )
+            f[f"{name}_widths"] = Figure(
+                file, "its widths", "text", calc=lambda d, c=choose, k=kind: "-".join(map(str, c(k)[1]["widths"]))
+            )
+        first = BUDGET_07[kind][0]
+        f[f"{prefix}_final_probe_ips"] = Figure(first, "probes[0].images_per_second", "ips")
+        f[f"{prefix}_peak"] = Figure(first, "peak.measured_matmul_gflops", "int")
+        f[f"{prefix}_final_gflop"] = Figure(first, "probes[0].train_gflop", "gflop")
+    if (RESULTS / BUDGET_07["bf16"][0]).is_file():
+        f["budget07_bf16_peak_bf16"] = Figure(BUDGET_07["bf16"][0], "peak.measured_matmul_gflops_bfloat16", "int")
     f["final_cmp_whitened_ips"] = Figure(fm, "compared[name=whitened_cnn].images_per_second", "ips")
     f["final_cmp_m3_ips"] = Figure(fm, "compared[name=M3_deeper_cnn].images_per_second", "ips")
     f["final_cmp_modern_ips"] = Figure(fm, "compared[name=modern_cnn].images_per_second", "ips")
@@ -759,6 +774,12 @@ RECORD_WHAT = {
     "to AVX2: its header's `full` time without bfloat16",
     "course-run-full-05-nobf16.json": "lesson 05 alone in `full`, with random weights of VGG16's and "
     "EfficientNetV2B0's layouts (times only), oneDNN limited to AVX2: its header's `full` time without bfloat16",
+    "lesson07-budget-bf16-long.json": "the same benchmark's longest points on the CPU with bfloat16 (48-192-192 for "
+    "13 epochs, the final model for nine, batch 1024), with the final model and M3 timed again in that run",
+    "lesson07-budget-bf16.json": 'the same benchmark on a CPU with bfloat16 (`precision="auto"`: mixed bfloat16): '
+    "its measured float32 and bfloat16 peaks, the probes (their shares of the peak are stored against the float32 "
+    "peak; the tables divide by the peak of each probe's precision), and the final model and narrower versions "
+    "trained on all 50,000 images, their epochs given",
     "lesson07-budget-avx2-narrow.json": "the same benchmark, a narrower point (24-96-96, six epochs), with the final "
     "model and M3 timed again in that run; the CPU was shared with other work during its last two epochs, so its "
     "training time is an upper bound",
@@ -960,61 +981,79 @@ def block_results_final_compared() -> str:
     return head + "\n".join(rows) + f"\n\nMeasured: `results/{fm}` ({machine_of(fm)}, {date_of(fm)})."
 
 
-# benchmarks/lesson07_budget.py on the CPU without bfloat16: the probes and first points, then longer points
-BUDGET_07 = ("lesson07-budget-avx2.json", "lesson07-budget-avx2-long.json", "lesson07-budget-avx2-narrow.json")
+# benchmarks/lesson07_budget.py, per kind of CPU: the first record holds the probes and first points, the others
+# longer points (their epochs given) with the final model and M3 timed again in the same run
+BUDGET_07 = {
+    "nobf16": ("lesson07-budget-avx2.json", "lesson07-budget-avx2-long.json", "lesson07-budget-avx2-narrow.json"),
+    "bf16": ("lesson07-budget-bf16.json", "lesson07-budget-bf16-long.json"),
+}
 
 
-def _budget_points() -> list[tuple[str, dict]]:
-    """Every trained point of the budget records, with its record, in the order they ran."""
-    return [(file, p) for file in BUDGET_07 if (RESULTS / file).is_file() for p in load(file).get("points", [])]
+def _budget_points(kind: str) -> list[tuple[str, dict]]:
+    """Every trained point of one kind of CPU's budget records, with its record, in the order they ran."""
+    return [(file, p) for file in BUDGET_07[kind] if (RESULTS / file).is_file() for p in load(file).get("points", [])]
 
 
-def _budget_best() -> tuple[str, dict]:
+def _budget_best(kind: str) -> tuple[str, dict]:
     """The most accurate point (flip + shift TTA) trained within 20 minutes, with its record."""
-    return max(((f, p) for f, p in _budget_points() if p["train_minutes"] <= 20), key=lambda fp: fp[1]["test_accuracy"])
+    within = [(f, p) for f, p in _budget_points(kind) if p["train_minutes"] <= 20]
+    return max(within, key=lambda fp: fp[1]["test_accuracy"])
 
 
-def _budget_top() -> tuple[str, dict]:
+def _budget_top(kind: str) -> tuple[str, dict]:
     """The most accurate point (flip + shift TTA) of all, whatever its training time, with its record."""
-    return max(_budget_points(), key=lambda fp: fp[1]["test_accuracy"])
+    return max(_budget_points(kind), key=lambda fp: fp[1]["test_accuracy"])
 
 
-def block_budget07() -> str:
-    """The budget records: the final recipe's accuracy against training time, and the speed probes."""
+def _peak_for(record: dict, precision: str) -> float:
+    """The record's measured peak for a probe's precision: bfloat16 matrix products for mixed bfloat16."""
+    peak = record["peak"]
+    if precision == "mixed_bfloat16" and "measured_matmul_gflops_bfloat16" in peak:
+        return peak["measured_matmul_gflops_bfloat16"]
+    return peak["measured_matmul_gflops"]
+
+
+def block_budget07(kind: str = "nobf16") -> str:
+    """One kind of CPU's budget records: the final recipe's accuracy against training time, and the speed probes."""
     pct = FORMATS["pct"]
+    files = [f for f in BUDGET_07[kind] if (RESULTS / f).is_file()]
     rows = [
         f"| {'-'.join(map(str, p['widths']))} | {p['optimizer']} | {p['params']:,} | {p['epochs']} | {p['batch']} "
         f"| {p['train_minutes']:.1f} min | {FORMATS['median_ips'](p['images_per_second'])} "
         f"| {pct(p['test_accuracy_no_tta'])} / {pct(p['test_accuracy_flip_tta'])} / **{pct(p['test_accuracy'])}** "
         f"| `{file}` |"
-        for file, p in _budget_points()
+        for file, p in _budget_points(kind)
     ]
     head = (
         "| widths | optimizer | parameters | epochs on all 50,000 images | batch | training | speed (median epoch) "
         "| test: no TTA / flip / flip + shift | record |\n" + "|---" * 9 + "|\n"
     )
     probes = [
-        f"| {p['name']} | {p['batch']} | {'yes' if p['jit_compile'] else 'no'} | {p['images_per_second']:.0f} "
-        f"| {p['train_gflop']:.2f} | {p['gflops_achieved']:.0f} | {p['share_of_measured_peak']:.0%} | `{file}` |"
-        for file in BUDGET_07
-        if (RESULTS / file).is_file()
+        f"| {p['name']} | {p['batch']} | {'yes' if p['jit_compile'] else 'no'} | {p['precision']} "
+        f"| {p['images_per_second']:.0f} | {p['train_gflop']:.2f} | {p['gflops_achieved']:.0f} "
+        f"| {p['gflops_achieved'] / _peak_for(load(file), p['precision']):.0%} | `{file}` |"
+        for file in files
         for p in load(file).get("probes", [])
     ]
     probe_head = (
-        "| model (speed probe: 2,048 images in memory) | batch | XLA | images/s | GFLOP per trained image (counted) "
-        "| GFLOP/s | share of the measured peak | record |\n" + "|---" * 8 + "|\n"
+        "| model (speed probe: 2,048 images in memory) | batch | XLA | precision | images/s "
+        "| GFLOP per trained image (counted) | GFLOP/s | share of the measured peak for its precision | record |\n"
+        + "|---" * 9
+        + "|\n"
     )
-    first = load(BUDGET_07[0])
-    peak = first["peak"]["measured_matmul_gflops"]
-    sources = "; ".join(f"`results/{f}` ({machine_of(f)}, {date_of(f)})" for f in BUDGET_07 if (RESULTS / f).is_file())
+    first = load(files[0])
+    peaks = f"{first['peak']['measured_matmul_gflops']:.0f} GFLOP/s in float32"
+    if "measured_matmul_gflops_bfloat16" in first["peak"]:
+        peaks += f", {first['peak']['measured_matmul_gflops_bfloat16']:.0f} in bfloat16"
+    sources = "; ".join(f"`results/{f}` ({machine_of(f)}, {date_of(f)})" for f in files)
     return (
         head
         + "\n".join(rows)
         + "\n\n"
         + probe_head
         + "\n".join(probes)
-        + f"\n\nThis CPU's peak for float32 matrix products (TensorFlow, 2048 x 2048, measured in the first run): "
-        f"{peak:.0f} GFLOP/s. Precision: {first['precision']}. Measured: {sources}; commands in the records."
+        + f"\n\nThis CPU's peak for matrix products (TensorFlow, 2048 x 2048, measured in the first run): {peaks}. "
+        f"Precision of the trained points: {first['precision']}. Measured: {sources}; commands in the records."
     )
 
 
@@ -1033,6 +1072,7 @@ def blocks() -> dict:
             "results-full-runs": block_results_full_runs,
             "results-final-compared": block_results_final_compared,
             "budget-07": block_budget07,
+            "budget-07-bf16": lambda: block_budget07("bf16"),
         }
     )
     return b
