@@ -52,7 +52,10 @@ ALLOWED = [
         "the grading sandbox's limits (settings)",
     ),
     (r"\(59 MB\)|are 186 MB", "sizes of downloads named by their publishers"),
-    (r"at least 9[01]% on the JPEG copy within 20 minutes of training", "the final model's targets (issue 30), not results"),
+    (
+        r"at least 9[01]% on the JPEG copy within 20 minutes of training",
+        "the final model's targets (issue 30), not results",
+    ),
 ]
 ALLOWED_RE = [(re.compile(p), why) for p, why in ALLOWED]
 

@@ -344,6 +344,9 @@ def _registry() -> dict[str, Figure]:
                 "median_ips",
                 calc=lambda d, c=choose, k=kind: c(k)[1]["images_per_second"],
             )
+            f[f"{name}_params"] = Figure(
+                file, "its parameters", "count", calc=lambda d, c=choose, k=kind: c(k)[1]["params"]
+            )
             f[f"{name}_widths"] = Figure(
                 file, "its widths", "text", calc=lambda d, c=choose, k=kind: "-".join(map(str, c(k)[1]["widths"]))
             )
