@@ -182,7 +182,11 @@ RUNS = {
     "full07_nobf16": ("course-run-full-07-nobf16.json", ("07",)),  # lesson 07 alone, full, since section 13
     "full05_nobf16": ("course-run-full-05-nobf16.json", ("05",)),  # lesson 05 alone, full, random weights
     "full09_nobf16": ("course-run-full-09-nobf16.json", ("09",)),  # lesson 09 alone, full, no saved run
-    "quick_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),  # 01-07, bfloat16 (05 not run)
+    # the whole quick course and lessons 07-09 in full as they are since the split, on a CPU with bfloat16
+    "quick_bf16": ("course-run-quick-bf16.json", LESSONS),
+    "full0709_bf16": ("course-run-full-07-09-bf16.json", ("07", "08", "09")),
+    # the quick course with the settings of 2026-12-01, lessons 01-07 (05 not run), bfloat16
+    "quick0708_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),
     "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
     "full07_bf16": ("course-run-full-07.json", ("0708",)),
     "full07_f32": ("course-run-full-07-float32.json", ("0708",)),
@@ -446,7 +450,7 @@ RUNTIME_ROWS = {
             "3,000 of 10,000 / 2,000",
             "6 + 6",
             "**{quick_nobf16_03}**",
-            "not measured with 3,000 images; with that day's 9,000, {quick_bf16_03:d}",
+            "{quick_bf16_03:d}",
         ),
         (
             "`full`",
@@ -463,7 +467,7 @@ RUNTIME_ROWS = {
             "10,000 / 2,000",
             "3",
             "**{quick_nobf16_04}**",
-            "not measured with 3 epochs; with that day's 4, {quick_bf16_04:d}",
+            "{quick_bf16_04:d}",
         ),
         (
             "`full`",
@@ -487,8 +491,7 @@ RUNTIME_ROWS = {
             "VGG16: 10 (head), no fine-tuning; EfficientNetV2B0 on 2,000 images: 10 (head) + 1 (phase 2)",
             "**{quick_nobf16_05}** (random weights of VGG16's and EfficientNetV2B0's layouts, times only; alone, "
             "§12 took {l05_effnet_s_quick_avx2}, `benchmarks/lesson05_timing.py`)",
-            "not measured with these settings; with that day's 9,000 images and random weights, "
-            "{l05_timing_quick_bf16:d}",
+            "{quick_bf16_05:d} (random weights of both networks' layouts, times only)",
         ),
         (
             "`full`",
@@ -523,14 +526,14 @@ RUNTIME_ROWS = {
             "10,000 / 2,000",
             "steps 0–7 and the CutMix step: 2 each on 2,500 images at batch 32; range test: 60 batches",
             "**{quick_nobf16_07}**",
-            "not measured since the split; before it, with 08 in one lesson, {quick_bf16_0708:d}",
+            "{quick_bf16_07:d}",
         ),
         (
             "`full`",
             "50,000 / 10,000",
             "steps 0–7 and the CutMix step: 3 each on 5,000 images at batch 128; range test: 60 batches",
             "**{full07_nobf16_07}** (`python benchmarks/course_timing.py --profile full --only 07`)",
-            "not measured since the split; with 08 in one lesson and the earlier race, {full07_bf16_0708:d}",
+            "{full0709_bf16_07:d} (`python benchmarks/course_timing.py --profile full --only 07,08,09`)",
         ),
     ],
     "08": [
@@ -541,7 +544,7 @@ RUNTIME_ROWS = {
             "ResNet and M3: 2 each on 3,000 images at batch 128; steps 8–13: the recorded full run "
             "(`TRAIN_FINAL = True` trains the final model, 1 epoch on 9,000 images)",
             "**{quick_nobf16_08}**",
-            "not measured",
+            "{quick_bf16_08:d}",
         ),
         (
             "`full`",
@@ -550,8 +553,8 @@ RUNTIME_ROWS = {
             "final model: 8 on 45,000 at batch 512",
             "not measured since the split; lesson 07 and 08 as one lesson with the earlier race, bfloat16 switched "
             "off, {full07_f32_0708:d}",
-            "not measured since the split; the final model alone trains in {final_train_min:d} "
-            "(`benchmarks/lesson07_full.py`)",
+            "{full0709_bf16_08:d}, the final model's 8 epochs included (`python benchmarks/course_timing.py "
+            "--profile full --only 07,08,09`)",
         ),
     ],
     "09": [
@@ -567,7 +570,7 @@ RUNTIME_ROWS = {
             "10,000 / 2,000",
             "M3: 4 (only when no run is saved); own data: 8",
             "**{quick_nobf16_09}** (lesson 04's M3 explained)",
-            "{sizing_quick_09:d}",
+            "{quick_bf16_09:d} (lesson 04's M3 explained)",
         ),
         (
             "`full`",
@@ -575,7 +578,7 @@ RUNTIME_ROWS = {
             "M3: 8 (only when no run is saved); own data: 10",
             "**{full09_nobf16_09}** alone, with no saved run (M3 trained here; "
             "`python benchmarks/course_timing.py --profile full --only 09`)",
-            "not measured",
+            "{full0709_bf16_09:d} after lessons 07 and 08 in one run, explaining lesson 08's final model (no training)",
         ),
     ],
 }
@@ -610,14 +613,13 @@ def block_readme_profiles() -> str:
         "| `quick` | the whole course, 01-09, in **{quick_nobf16_wall:d}** (one `cifar-course run --profile quick`, "
         "started to finished; lesson 05 with random weights of its networks' layouts, as no ImageNet weights can be "
         "downloaded there); before lesson 07 was split, on another CPU without bfloat16, 01-08 took "
-        "{quick_avx2_wall:d} | not measured with these settings; with the settings of 2026-12-01, lessons 01-07 in "
-        "{quick_bf16_wall:d} as one run (lesson 05 not run: no ImageNet weights; alone, with random weights, "
-        "{l05_timing_quick_bf16}) | you are learning: always start here |\n"
+        "{quick_avx2_wall:d} | the whole course, 01-09, in {quick_bf16_wall:d} as one run (lesson 05 with random "
+        "weights of its networks' layouts) | you are learning: always start here |\n"
         "| `full` (the default) | not measured as a whole: lesson 07 alone took {full07_nobf16_07:d}; the race of "
         "lessons 07-08 (then one lesson) {race07_avx2_0708:d} while other work shared the CPU; the final model not "
         "measured | lessons 01-06 in "
         "{full_bf16_wall:d} as one run (lesson 05 not run; alone, with random weights, {l05_timing_full_bf16}); "
-        "lessons 07-08 (then one lesson) {full07_bf16_0708:d} with the earlier race | you want the reference numbers "
+        "lessons 07-09 {full0709_bf16_wall:d} as one run | you want the reference numbers "
         "(Results, below) |\n"
         "| `smoke` | the whole test command runs every notebook in it (CI) | 600 / 200 images, 1 epoch; the numbers "
         "mean nothing | you run the tests |"
@@ -650,29 +652,26 @@ def block_teaching_runtime() -> str:
     date = date_of(RUNS["quick_nobf16"][0])
     m = _Fill()
     head = (
-        f"| lesson | `quick`, CPU without bfloat16 ({date}) | `quick`, CPU with bfloat16 (earlier settings) "
+        f"| lesson | `quick`, CPU without bfloat16 ({date}) | `quick`, CPU with bfloat16 "
         "| `full`, CPU with bfloat16 |\n|---|---|---|---|\n"
     )
-    quick_bf16 = {n: f"{{sizing_quick_{n}:d}}" for n in LESSONS}
-    quick_bf16["05"] = "{l05_timing_quick_bf16:d} (random weights, that day's 9,000 images)"
-    quick_bf16["07"] = "07 and 08 as one lesson before the split: {sizing_quick_0708:d}"
-    quick_bf16["08"] = "(with 07)"
+    quick_bf16 = {n: f"{{quick_bf16_{n}:d}}" for n in LESSONS}
+    quick_bf16["05"] = "{quick_bf16_05:d} (random weights)"
     full_bf16 = {n: f"{{full_bf16_{n}:d}}" for n in RUNS["full_bf16"][1]}
-    full_bf16["05"] = "{l05_timing_full_bf16:d} (random weights)"
-    full_bf16["07"] = "07 and 08 as one lesson before the split: {full07_bf16_0708:d} with the earlier race"
-    full_bf16["08"] = "(with 07); the final model alone {final_train_min}"
-    full_bf16["09"] = "not measured"
+    full_bf16["05"] = "{l05_timing_full_bf16:d} (random weights; before §12, the second network)"
+    full_bf16.update({n: f"{{full0709_bf16_{n}:d}}" for n in RUNS["full0709_bf16"][1]})
+    full_bf16["09"] += " (after 07 and 08: it explains 08's final model, no training)"
     extra = {"05": " (random weights of its networks' layouts)", "06": " on the course run's saved runs"}
     quick_avx2 = {n: f"{{quick_nobf16_{n}}}" for n in LESSONS}
     rows = []
     for n in LESSONS:
         cells = (TEACHING_NAMES[n], quick_avx2[n] + extra.get(n, ""), quick_bf16[n], full_bf16[n])
         rows.append("| " + " | ".join(c.format_map(m) for c in cells) + " |")
-    total = "{quick_nobf16_wall}".format_map(m)
+    total, total_bf16 = "{quick_nobf16_wall}".format_map(m), "{quick_bf16_wall:d}".format_map(m)
     return (
         head
         + "\n".join(rows)
-        + f"\n\nThe whole `quick` course without bfloat16: **{total}** as one run. "
+        + f"\n\nThe whole `quick` course as one run: **{total}** without bfloat16, {total_bf16} with it. "
         + _sources_line(m.sources)
     )
 
@@ -767,6 +766,13 @@ def block_sizing_tables() -> str:
 # What each record in results/ measured, in words (no figures: those are in the record). A record with a "what" of its
 # own is described by it; tests/test_figures.py checks that every record is described.
 RECORD_WHAT = {
+    "course-run-full-07-09-bf16.json": "lessons 07, 08 and 09 in `full` as they are since the split, one run on a CPU "
+    "with bfloat16 (`python benchmarks/course_timing.py --profile full --only 07,08,09`): their headers' `full` times "
+    "with bfloat16; lesson 08's final model trained as the lesson does (8 epochs on 45,000 images), lesson 09 "
+    "explaining it",
+    "course-run-quick-bf16.json": "the whole `quick` course, 01-09 as they are since the split, as a student's first "
+    "run on a CPU with bfloat16; lesson 05 with random weights of VGG16's and EfficientNetV2B0's layouts (its "
+    "accuracies, and lesson 06's of its run, left out): the headers' `quick` times with bfloat16",
     "course-run-full-09-nobf16.json": "lesson 09 alone in `full` with no saved run, so it trains M3 for 8 epochs "
     "first, oneDNN limited to AVX2: its header's `full` time without bfloat16",
     "course-run-quick-nobf16.json": "the whole `quick` course, 01-09 as they are since lesson 07 was split (07 with "
