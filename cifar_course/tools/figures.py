@@ -783,8 +783,8 @@ RECORD_WHAT = {
     "to AVX2: its header's `full` time without bfloat16",
     "course-run-full-05-nobf16.json": "lesson 05 alone in `full`, with random weights of VGG16's and "
     "EfficientNetV2B0's layouts (times only), oneDNN limited to AVX2: its header's `full` time without bfloat16",
-    "lesson07-budget-bf16-long.json": "the same benchmark's longest points on the CPU with bfloat16 (48-192-192 for "
-    "13 epochs, the final model for nine, batch 1024), with the final model and M3 timed again in that run",
+    "lesson07-budget-bf16-long.json": "the same benchmark's longest point on the CPU with bfloat16 (48-192-192 for 13 "
+    "epochs at batch 1024), with the final model and M3 timed again in that run",
     "lesson07-budget-bf16.json": 'the same benchmark on a CPU with bfloat16 (`precision="auto"`: mixed bfloat16): '
     "its measured float32 and bfloat16 peaks, the probes (their shares of the peak are stored against the float32 "
     "peak; the tables divide by the peak of each probe's precision), and the final model and narrower versions "
