@@ -342,12 +342,6 @@ def _registry() -> dict[str, Figure]:
                 file, "its training time", "min", calc=lambda d, c=choose, k=kind: 60 * c(k)[1]["train_minutes"]
             )
             f[f"{name}_epochs"] = Figure(file, "its epochs", "int", calc=lambda d, c=choose, k=kind: c(k)[1]["epochs"])
-            f[f"{name}_ips"] = Figure(
-                file,
-                "its speed (median epoch)",
-                "median_ips",
-                calc=lambda d, c=choose, k=kind: c(k)[1]["images_per_second"],
-            )
             f[f"{name}_params"] = Figure(
                 file, "its parameters", "count", calc=lambda d, c=choose, k=kind: c(k)[1]["params"]
             )
