@@ -185,8 +185,6 @@ RUNS = {
     # the whole quick course and lessons 07-09 in full as they are since the split, on a CPU with bfloat16
     "quick_bf16": ("course-run-quick-bf16.json", LESSONS),
     "full0709_bf16": ("course-run-full-07-09-bf16.json", ("07", "08", "09")),
-    # the quick course with the settings of 2026-12-01, lessons 01-07 (05 not run), bfloat16
-    "quick0708_bf16": ("course-run-quick.json", ("01", "02", "03", "04", "06", "0708")),
     "full_bf16": ("course-run-full.json", ("01", "02", "03", "04", "06")),
     "full07_bf16": ("course-run-full-07.json", ("0708",)),
     "full07_f32": ("course-run-full-07-float32.json", ("0708",)),
