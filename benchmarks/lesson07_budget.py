@@ -18,12 +18,16 @@ What it does, in order, writing the JSON after every step (a run cut short keeps
    schedule, alternating flips, shifts of 2 pixels, Lookahead) trained on all 50,000 training images for as many
    epochs as fit its share of the budget at its probed speed, then tested once on the 10,000 test images (no TTA,
    flip, flip + shift). ``+muon``: the convolution filters learn with Muon (airbench94_muon's variant: momentum 0.6,
-   Nesterov, three Newton-Schulz steps, filters renormalised each step), everything else as before.
+   Nesterov, three Newton-Schulz steps, filters renormalised each step), everything else as before. ``+wbias``: the
+   whitening layer's bias learns during the first three epochs, its kernel still frozen (airbench's network has
+   this bias learnable and freezes it after epoch 3; the course's freezes the whole layer from the start).
 
-A point is WIDTHS@MINUTES[+muon], e.g. 32-128-128@20 (widths of the three blocks, minutes of training it may
-take, turned into epochs by its probed speed), or WIDTHSxEPOCHS[+muon] (its epochs given). The trained points keep
-the lesson's batch unless a probe found another more than 5% faster (then airbench's peak learning rate is scaled
-to it, ``cc.modern.airbench_peak_lr``; or --points-batch), and use XLA where the probe found it faster (or --jit).
+A point is WIDTHS@MINUTES[+muon][+wbias], e.g. 32-128-128@20 (widths of the three blocks, minutes of training it
+may take, turned into epochs by its probed speed), or WIDTHSxEPOCHS[+muon][+wbias] (its epochs given). The
+trained points keep the lesson's batch unless a probe found another more than 5% faster (then airbench's peak
+learning rate is scaled to it, ``cc.modern.airbench_peak_lr``; or --points-batch), and use XLA where the probe found
+it faster (or --jit). ``--threads INTRA,INTER`` sets TensorFlow's two thread pools for the whole run
+(benchmarks/lesson07_settings.py compares settings).
 The probes fit 2,048 in-memory images per epoch: their speeds are for comparing models with each other; a trained
 point's own images/s (the real pipeline, whole epochs) is its speed.
 """
@@ -46,17 +50,20 @@ DEFAULT_POINTS = "32-128-128@20,48-192-192@20,32-128-128@20+muon,32-128-128@10"
 
 
 def parse_point(text: str) -> dict:
-    """'32-128-128@20+muon' -> widths (32, 128, 128), 20 minutes, Muon; '32-128-128x5': exactly 5 epochs."""
-    muon = text.endswith("+muon")
-    body = text.removesuffix("+muon")
+    """'32-128-128@20+muon' -> widths (32, 128, 128), 20 minutes, Muon; '32-128-128x5+wbias': exactly 5 epochs, the
+    whitening bias learning for the first three."""
+    body, *options = text.split("+")
     widths, sep, amount = body.partition("@") if "@" in body else body.partition("x")
     try:
-        point = {"widths": tuple(int(w) for w in widths.split("-")), "muon": muon, "minutes": None, "epochs": None}
+        if set(options) - {"muon", "wbias"} or len(set(options)) < len(options):
+            raise ValueError(options)
+        point = {"widths": tuple(int(w) for w in widths.split("-")), "minutes": None, "epochs": None}
         point["minutes" if sep == "@" else "epochs"] = float(amount) if sep == "@" else int(amount)
-        return point
+        return {**point, "muon": "muon" in options, "wbias": "wbias" in options}
     except ValueError:
         raise SystemExit(
-            f"--points: {text!r} is not WIDTHS@MINUTES or WIDTHSxEPOCHS[+muon], e.g. 32-128-128@20"
+            f"--points: {text!r} is not WIDTHS@MINUTES or WIDTHSxEPOCHS, each with +muon and/or +wbias or neither, "
+            "e.g. 32-128-128@20 or 64-256-256x9+wbias"
         ) from None
 
 
@@ -181,6 +188,43 @@ def muon_optimizer(peak_lr: float, schedule, muon_lr: float = 0.24, momentum: fl
     ), keras.losses.CategoricalCrossentropy(label_smoothing=0.2)
 
 
+WHITENING_BIAS_EPOCHS = 3  # airbench's: its whitening layer's bias learns for three epochs, then is frozen
+
+
+def train_whitening_bias(model, epochs: int = WHITENING_BIAS_EPOCHS):
+    """Recompile a compiled ``cc.models.airbench_cnn`` so that its whitening layer's bias learns during the first
+    ``epochs`` epochs (at the base learning rate, without weight decay), its kernel never; returns the callback that
+    switches the bias off (pass it to fit)."""
+    import keras
+    import tensorflow as tf
+
+    layer = model.get_layer("whitening")
+    layer.trainable = True  # for the bias; the optimizer below never moves the kernel
+    kernel, bias = layer.kernel, layer.bias
+    learns = tf.Variable(1.0, trainable=False)  # 1 while the bias learns, 0 from epoch ``epochs`` on
+
+    class WhiteningBias(type(model.optimizer)):
+        def build(self, variables):
+            self.exclude_from_weight_decay(var_list=[kernel, bias])
+            super().build(variables)
+            self._kernel, self._bias = self._get_variable_index(kernel), self._get_variable_index(bias)
+
+        def update_step(self, gradient, variable, learning_rate):
+            index = self._get_variable_index(variable)
+            if index == self._kernel:
+                return None  # the whitening stays the PCA's
+            if index != self._bias:
+                return super().update_step(gradient, variable, learning_rate)
+            before = tf.identity(variable)
+            super().update_step(gradient, variable, learning_rate)
+            variable.assign(before + learns * (variable - before))  # the step kept while it learns, undone after
+            return None
+
+    optimizer = WhiteningBias.from_config(model.optimizer.get_config())
+    model.compile(optimizer=optimizer, loss=model.loss, metrics=["accuracy"])
+    return keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: learns.assign(float(epoch < epochs)))
+
+
 def train_point(point: dict, data, whitening, speed: float | None, jit: bool, batch: int, x_test, y_test) -> dict:
     """Train one variant of the final recipe on all training images for its epochs (or those its minutes allow at
     the probed ``speed``); test it."""
@@ -198,6 +242,8 @@ def train_point(point: dict, data, whitening, speed: float | None, jit: bool, ba
         peak_lr, steps = cc.modern.airbench_peak_lr(batch), epochs * math.ceil(len(x_train) / batch)
         optimizer, loss = muon_optimizer(peak_lr, cc.modern.Triangular(peak_lr, steps))
         model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"])
+    if point["wbias"]:
+        callbacks = [train_whitening_bias(model), *callbacks]
     model.jit_compile = jit
     timer = cc.EpochTimer(len(x_train))
     start = time.perf_counter()
@@ -212,9 +258,11 @@ def train_point(point: dict, data, whitening, speed: float | None, jit: bool, ba
     return {
         "point": "-".join(map(str, point["widths"]))
         + (f"@{point['minutes']:g}" if point["minutes"] else f"x{point['epochs']}")
-        + ("+muon" if point["muon"] else ""),
+        + ("+muon" if point["muon"] else "")
+        + ("+wbias" if point["wbias"] else ""),
         "widths": list(point["widths"]),
         "optimizer": "Muon for the filters + BiasScaledSGD" if point["muon"] else "BiasScaledSGD",
+        "whitening_bias_epochs": WHITENING_BIAS_EPOCHS if point["wbias"] else 0,
         "params": int(model.count_params()),
         "epochs": epochs,
         "batch": batch,
@@ -246,10 +294,24 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--points-batch", type=int, help="the points' batch (default: chosen by the probes)")
     parser.add_argument("--jit", choices=["auto", "on", "off"], default="auto", help="XLA for the points (auto: probe)")
+    parser.add_argument(
+        "--threads",
+        default="0,0",
+        help="TensorFlow's intra-op and inter-op thread pools, INTRA,INTER (default 0,0: TensorFlow's choice; "
+        "benchmarks/lesson07_settings.py compares them)",
+    )
     parser.add_argument("--json", help="write the results to this file (after every step)")
     args = parser.parse_args(argv)
     points = [parse_point(p) for p in args.points.split(",") if p]
+    try:
+        intra, inter = (int(n) for n in args.threads.split(","))
+    except ValueError:
+        raise SystemExit(f"--threads: {args.threads!r} is not INTRA,INTER, e.g. 2,1 (0: TensorFlow's choice)") from None
 
+    import tensorflow as tf  # the pools are fixed when TensorFlow runs its first operation: set them first
+
+    tf.config.threading.set_intra_op_parallelism_threads(intra)
+    tf.config.threading.set_inter_op_parallelism_threads(inter)
     import keras
 
     import cifar_course as cc
@@ -265,6 +327,7 @@ def main(argv=None) -> int:
         **cc.runtime.where_measured(),
         "precision": policy,
         "data": data.source,
+        "threads": {"intra_op": intra, "inter_op": inter, "note": "0: TensorFlow's choice"},
     }
 
     def save():

@@ -109,12 +109,55 @@ def test_lesson07_budget_reads_its_points():
     assert budget.parse_point("32-128-128@20+muon") == {
         "widths": (32, 128, 128),
         "muon": True,
+        "wbias": False,
         "minutes": 20.0,
         "epochs": None,
     }
-    assert budget.parse_point("48-192-192x3") == {"widths": (48, 192, 192), "muon": False, "minutes": None, "epochs": 3}
-    with pytest.raises(SystemExit, match="WIDTHSxEPOCHS"):
-        budget.parse_point("wide@20")
+    plain = {"widths": (48, 192, 192), "muon": False, "wbias": False, "minutes": None, "epochs": 3}
+    assert budget.parse_point("48-192-192x3") == plain
+    assert budget.parse_point("48-192-192x3+wbias") == {**plain, "wbias": True}
+    assert budget.parse_point("48-192-192x3+wbias+muon") == {**plain, "wbias": True, "muon": True}
+    for wrong in ("wide@20", "48-192-192x3+adam", "48-192-192x3+muon+muon"):
+        with pytest.raises(SystemExit, match="WIDTHSxEPOCHS"):
+            budget.parse_point(wrong)
+
+
+def test_lesson07_budget_trains_the_whitening_bias_for_its_epochs_only_and_never_the_kernel():
+    import keras
+    import numpy as np
+
+    import cifar_course as cc
+
+    budget = load("lesson07_budget")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    y = keras.utils.to_categorical(rng.integers(0, 10, 64), 10)
+    whitening = cc.modern.patch_whitening(x)
+
+    def biases(bias_epochs: int) -> list:
+        """The whitening bias after each of three epochs (and checks the kernel never moved)."""
+        cc.set_seeds(0)
+        model = cc.modern.compile_airbench(cc.models.airbench_cnn(whitening, 10, widths=(8, 8, 8)), 0.1, 6)
+        seen = []
+        track = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: seen.append(model.get_layer("whitening").get_weights())
+        )
+        model.fit(
+            x / 255.0,
+            y,
+            batch_size=32,
+            epochs=3,
+            verbose=0,
+            callbacks=[budget.train_whitening_bias(model, bias_epochs), track],
+        )
+        assert all(np.array_equal(kernel, whitening[0]) for kernel, _ in seen)
+        return [bias for _, bias in seen]
+
+    never = biases(0)
+    assert all(np.array_equal(bias, whitening[1]) for bias in never)  # off from the start: not even weight decay
+    first = biases(1)
+    assert np.abs(first[0] - whitening[1]).max() > 1e-6  # learned during the first epoch (two small steps)
+    assert np.array_equal(first[2], first[1]) and np.array_equal(first[1], first[0])  # then frozen, as airbench's
 
 
 def test_lesson07_budget_counts_the_flops_of_a_convolution():
@@ -165,3 +208,27 @@ def test_lesson07_mixing_summarises_gains_seed_by_seed_and_refuses_unknown_varia
     assert type(mixing.mixer("cutmix", 0)).__name__ == "CutMix" and mixing.mixer("none", 0) is None
     with pytest.raises(SystemExit, match="not one of none, cutmix, mixup"):
         mixing.mixer("cutout", 0)
+
+
+def test_lesson07_settings_rebuilds_the_final_model_channels_first_with_the_same_outputs():
+    import keras
+    import numpy as np
+
+    import cifar_course as cc
+
+    settings = load("lesson07_settings")
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    cc.set_seeds(0)
+    model = cc.models.airbench_cnn(cc.modern.patch_whitening(x), 10, widths=(8, 16, 16))
+    nchw = settings.channels_first_model(model)
+    assert nchw.input_shape == (None, 3, 32, 32) and nchw.count_params() == model.count_params()
+    assert all(layer.axis in (1, [1]) for layer in nchw.layers if isinstance(layer, keras.layers.BatchNormalization))
+    expected = model.predict(x / 255.0, verbose=0)
+    found = nchw.predict((x / 255.0).transpose(0, 3, 1, 2), verbose=0)
+    np.testing.assert_allclose(found, expected, atol=1e-4)
+
+
+def test_lesson07_settings_refuses_a_setting_it_does_not_know():
+    with pytest.raises(SystemExit, match="threads8 not among default"):
+        load("lesson07_settings").main(["--settings", "default,threads8"])
