@@ -350,6 +350,11 @@ def _registry() -> dict[str, Figure]:
         f[f"{prefix}_final_probe_ips"] = Figure(first, "probes[0].images_per_second", "ips")
         f[f"{prefix}_peak"] = Figure(first, "peak.measured_matmul_gflops", "int")
         f[f"{prefix}_final_gflop"] = Figure(first, "probes[0].train_gflop", "gflop")
+    for epochs in (8, 9):
+        final = f"lesson07-budget-bf16-final{epochs}.json"  # the final network itself, its epochs given
+        if (RESULTS / final).is_file():
+            f[f"budget07_bf16_final{epochs}"] = Figure(final, "points[0].test_accuracy", "pct")
+            f[f"budget07_bf16_final{epochs}_min"] = Figure(final, "points[0].train_seconds", "min")
     wbias = "lesson07-budget-bf16-wbias.json"
     if (RESULTS / wbias).is_file():
         f["budget07_bf16_wbias"] = Figure(wbias, "points[0].test_accuracy", "pct")
@@ -782,6 +787,9 @@ RECORD_WHAT = {
     "to AVX2: its header's `full` time without bfloat16",
     "course-run-full-05-nobf16.json": "lesson 05 alone in `full`, with random weights of VGG16's and "
     "EfficientNetV2B0's layouts (times only), oneDNN limited to AVX2: its header's `full` time without bfloat16",
+    "lesson07-settings-pipeline-isa-avx2.json": "the final model's speed with TensorFlow's thread pools and with one "
+    "inter-op thread, the lesson's pipeline (5,120 images, batch 1024), on the CPU with bfloat16 with oneDNN limited "
+    "to AVX2 (float32 kernels: not a laptop measurement), two rounds in fresh processes (issue 30)",
     "lesson07-settings-bf16.json": "the final model's speed under TensorFlow's thread settings (intra-op and inter-op "
     "pools) and in channels-first layout, on 4,096 in-memory images at batch 1024, each setting twice in fresh "
     "processes (issue 30)",
@@ -791,6 +799,8 @@ RECORD_WHAT = {
     "lesson07-budget-bf16-wbias.json": "the same benchmark on the CPU with bfloat16: 48-192-192 for 10 epochs as in "
     "`lesson07-budget-bf16.json`, the whitening layer's bias learning during the first three epochs (airbench's "
     "network has it so), with the final model and M3 timed again in that run",
+    "lesson07-budget-bf16-final8.json": "the same benchmark on the CPU with bfloat16: the final network (64-256-256) "
+    "for 8 epochs of all 50,000 images at batch 1024, with the final model and M3 timed again in that run",
     "lesson07-budget-bf16-final9.json": "the same benchmark on the CPU with bfloat16: the final network itself "
     "(64-256-256) for 9 epochs of all 50,000 images at batch 1024, with the final model and M3 timed again in that "
     "run; the CPU was shared with a test run during its third epoch (260 images/s; the others 334 to 377), so its "
@@ -1011,6 +1021,7 @@ BUDGET_07 = {
         "lesson07-budget-bf16-long.json",
         "lesson07-budget-bf16-final9.json",
         "lesson07-budget-bf16-wbias.json",
+        "lesson07-budget-bf16-final8.json",
     ),
 }
 
@@ -1092,7 +1103,11 @@ def block_budget07(kind: str = "nobf16") -> str:
 
 
 # benchmarks/lesson07_settings.py: TensorFlow's thread pools and data layout for the final model
-SETTINGS_07 = ("lesson07-settings-bf16.json", "lesson07-settings-pipeline-bf16.json")
+SETTINGS_07 = (
+    "lesson07-settings-bf16.json",
+    "lesson07-settings-pipeline-bf16.json",
+    "lesson07-settings-pipeline-isa-avx2.json",
+)
 SETTING_WHAT = {
     "default": "TensorFlow's choice",
     "intra2-inter1": "intra-op 2, inter-op 1",
@@ -1112,19 +1127,18 @@ def block_settings07() -> str:
         for setting, middle in d["median_images_per_second"].items():
             runs = ", ".join(f"{r['images_per_second']:.0f}" for r in d["runs"] if r["setting"] == setting)
             rows.append(
-                f"| {SETTING_WHAT.get(setting, setting)} | {feed}, {d['images']:,} images | {runs} | {middle:.0f} "
+                f"| {SETTING_WHAT.get(setting, setting)} | {feed}, {d['images']:,} images, {d['runs'][0]['precision']} "
+                f"| {runs} | {middle:.0f} "
                 f"| {d['against_default'][setting]:.2f} | `{file}` |"
             )
     head = (
-        "| setting | fed from | images/s, run by run (second epoch) | median | against TensorFlow's choice | record |\n"
-        + "|---" * 6
-        + "|\n"
+        "| setting | fed from, precision | images/s, run by run (second epoch) | median | against TensorFlow's choice "
+        "| record |\n" + "|---" * 6 + "|\n"
     )
     sources = "; ".join(f"`results/{f}` ({machine_of(f)}, {date_of(f)})" for f in files)
     return (
-        head + "\n".join(rows) + "\n\nThe final model (64-256-256) at batch 1024, precision "
-        f"{load(files[0])['runs'][0]['precision']}, each run in a fresh process, the settings in alternating order. "
-        f"Measured: {sources}; commands in the records."
+        head + "\n".join(rows) + "\n\nThe final model (64-256-256) at batch 1024, each run in a fresh process, the "
+        f"settings in alternating order. Measured: {sources}; commands in the records."
     )
 
 
