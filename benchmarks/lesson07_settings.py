@@ -42,20 +42,20 @@ SETTINGS = {
 
 
 def channels_first_model(model):
-    """The same layers rebuilt in NCHW: every layer with a data format reads channels first, batch normalization
-    normalizes axis 1; weights copied (the kernels' shapes do not depend on the layout)."""
+    """The same network cloned in NCHW (``keras.models.clone_model``): every layer with a data format reads channels
+    first, batch normalization (the only layer here with an ``axis``) normalizes axis 1; weights copied (the kernels'
+    shapes do not depend on the layout)."""
     import keras
 
-    rebuilt = []
-    for layer in model.layers:
+    def channels_first(layer):
         config = layer.get_config()
-        if "data_format" in config:
-            config["data_format"] = "channels_first"
-        if isinstance(layer, keras.layers.BatchNormalization):
-            config["axis"] = 1
-        rebuilt.append(type(layer).from_config(config))
+        config.update({k: v for k, v in (("data_format", "channels_first"), ("axis", 1)) if k in config})
+        return type(layer).from_config(config)
+
     height, width, channels = model.input_shape[1:]
-    nchw = keras.Sequential([keras.Input((channels, height, width)), *rebuilt], name=f"{model.name}_nchw")
+    nchw = keras.models.clone_model(
+        model, input_tensors=keras.Input((channels, height, width)), clone_function=channels_first
+    )
     for old, new in zip(model.layers, nchw.layers):
         new.set_weights(old.get_weights())
     return nchw
