@@ -1127,18 +1127,19 @@ def block_settings07() -> str:
         for setting, middle in d["median_images_per_second"].items():
             runs = ", ".join(f"{r['images_per_second']:.0f}" for r in d["runs"] if r["setting"] == setting)
             rows.append(
-                f"| {SETTING_WHAT.get(setting, setting)} | {feed}, {d['images']:,} images, {d['runs'][0]['precision']} "
+                f"| {SETTING_WHAT.get(setting, setting)} | {feed}, {d['images']:,} images, batch {d['batch']}, "
+                f"{d['runs'][0]['precision']} "
                 f"| {runs} | {middle:.0f} "
                 f"| {d['against_default'][setting]:.2f} | `{file}` |"
             )
     head = (
-        "| setting | fed from, precision | images/s, run by run (second epoch) | median | against TensorFlow's choice "
-        "| record |\n" + "|---" * 6 + "|\n"
+        "| setting | fed from, batch, precision | images/s, run by run (second epoch) | median "
+        "| against TensorFlow's choice | record |\n" + "|---" * 6 + "|\n"
     )
     sources = "; ".join(f"`results/{f}` ({machine_of(f)}, {date_of(f)})" for f in files)
     return (
-        head + "\n".join(rows) + "\n\nThe final model (64-256-256) at batch 1024, each run in a fresh process, the "
-        f"settings in alternating order. Measured: {sources}; commands in the records."
+        head + "\n".join(rows) + "\n\nThe final model (64-256-256), each run in a fresh process, the settings in "
+        f"alternating order. Measured: {sources}; commands in the records."
     )
 
 
