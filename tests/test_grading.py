@@ -532,3 +532,21 @@ def test_the_grader_reads_no_link_a_sandbox_left(tmp_path):
     (tmp_path / "out2").symlink_to(tmp_path / "elsewhere")
     assert grading.read_inside(tmp_path, ["out2", "run.json"]) is None
     assert grading.read_inside(tmp_path, ["elsewhere", "run.json"]) == b"{}"
+
+
+@needs_sandbox
+def test_a_folder_under_tmp_is_reachable_inside_the_sandbox(tmp_path):
+    """A course checked out under /tmp (a fresh clone there): the sandbox's own /tmp must not hide the way to it."""
+    host = tmp_path / "course"
+    host.mkdir()
+    (host / "hello.txt").write_text("hello")
+    host.chmod(0o755)
+    inside = "/tmp/a-clone/course"  # under the sandbox's own /tmp, as /tmp/<clone>/.venv is
+    argv = sandbox.command(
+        ["cat", f"{inside}/hello.txt"],
+        limits=sandbox.LIMITS["smoke"],
+        etc=sandbox.write_etc(tmp_path / "etc"),
+        binds=[("ro", host, inside)],
+    )
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout == "hello", done.stderr

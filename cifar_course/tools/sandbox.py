@@ -187,11 +187,11 @@ def command(
     for name in ETC_FILES:
         if (Path("/etc") / name).exists():
             bw += ["--ro-bind", f"/etc/{name}", f"/etc/{name}"]
+    bw += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(256 << 20), "--tmpfs", "/dev/shm"]
+    bw += ["--perms", "1777", "--size", str(1 << 30), "--tmpfs", "/tmp"]  # before the folders: a course under /tmp
     mounts = [("ro", path, str(path)) for path in python_roots()] + list(binds)
     for folder in _parents([inside for _, _, inside in mounts]):  # readable by all (bwrap's own would be 0700)
         bw += ["--perms", "0755", "--dir", folder]
-    bw += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(256 << 20), "--tmpfs", "/dev/shm"]
-    bw += ["--perms", "1777", "--size", str(1 << 30), "--tmpfs", "/tmp"]
     bw += ["--ro-bind", str(etc / "passwd"), "/etc/passwd", "--ro-bind", str(etc / "group"), "/etc/group"]
     for mode, host, inside in mounts:
         bw += ["--bind" if mode == "rw" else "--ro-bind", str(host), inside]
@@ -209,7 +209,7 @@ def _parents(destinations: list[str]) -> list[str]:
     for destination in destinations:
         for parent in reversed(Path(destination).parents):
             text = str(parent)
-            if text != "/" and text not in found and not _under(parent, [Path("/usr"), Path("/etc"), Path("/tmp")]):
+            if text not in ("/", "/tmp") and text not in found and not _under(parent, [Path("/usr"), Path("/etc")]):
                 found.append(text)
     return [folder for folder in found if folder not in destinations]
 
