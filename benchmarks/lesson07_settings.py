@@ -61,15 +61,13 @@ def channels_first_model(model):
     return nchw
 
 
-def pipeline_speed(model, x, y, batch: int) -> float:
-    """Images/s of the second of two epochs of the final recipe's own pipeline and callbacks, for ``model``."""
+def pipeline_speed(x, y, whitening, batch: int) -> float:
+    """Images/s of the second of two epochs of the final recipe as the lesson sets it up (``cc.modern.final_recipe``:
+    its model, pipeline and callbacks) on uint8 images ``x``."""
     import cifar_course as cc
 
-    steps = 2 * -(-len(x) // batch)  # as cc.modern.final_recipe sets it up, for the model given
-    cc.modern.compile_airbench(model, cc.modern.airbench_peak_lr(batch), steps)
-    batches = cc.modern.train_pipeline(x, y, batch, pad=2, alternate_flips=True)
-    timer = cc.EpochTimer(len(x))
-    model.fit(batches, epochs=2, verbose=0, callbacks=[timer, cc.modern.Lookahead(steps)])
+    model, batches, callbacks = cc.modern.final_recipe(x, y, whitening, 2, batch)
+    model.fit(batches, epochs=2, verbose=0, callbacks=[cc.EpochTimer(len(x)), *callbacks])
     return round(model.history.history["images_per_second"][-1], 1)
 
 
@@ -92,16 +90,17 @@ def run_one(setting: str, images: int, batch: int, feed: str = "memory") -> dict
     policy = cc.set_precision("auto")
     data = cc.load_dataset("cifar10", profile="full")
     x, y = cc.scale_pixels(data.x_train[:images]), cc.one_hot(data.y_train[:images], 10)
+    whitening = cc.modern.patch_whitening(data.x_train[:images])
     cc.set_seeds(42)
-    model = cc.models.airbench_cnn(cc.modern.patch_whitening(data.x_train[:images]), 10)
-    if options.get("layout") == "channels_first":
-        if feed == "pipeline":
-            raise SystemExit("channels_first: only with --feed memory (the pipeline yields channels-last batches).")
-        keras.config.set_image_data_format("channels_first")
-        model, x = channels_first_model(model), np.ascontiguousarray(x.transpose(0, 3, 1, 2))
     if feed == "pipeline":
-        speed = pipeline_speed(model, data.x_train[:images], y, batch)
+        if options.get("layout") == "channels_first":
+            raise SystemExit("channels_first: only with --feed memory (the pipeline yields channels-last batches).")
+        speed = pipeline_speed(data.x_train[:images], y, whitening, batch)
     else:
+        model = cc.models.airbench_cnn(whitening, 10)
+        if options.get("layout") == "channels_first":
+            keras.config.set_image_data_format("channels_first")
+            model, x = channels_first_model(model), np.ascontiguousarray(x.transpose(0, 3, 1, 2))
         speed = probe_speed(model, x, y, batch)
     return {
         "setting": setting,
